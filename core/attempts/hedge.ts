@@ -1,0 +1,69 @@
+import type { Exchange } from '../providers/types.js';
+import type { Target } from '../routing/table.js';
+import type { AttemptRecord, RequestContext } from '../pipeline/context.js';
+import { sendAttempt, type AttemptResult } from './send.js';
+
+export interface Tried {
+  target: Target;
+  res: AttemptResult;
+  record: AttemptRecord;
+}
+
+/** One attempt, recorded. */
+export async function tryTarget(ctx: RequestContext, target: Target, exchange: Exchange, stream: boolean, cancel?: AbortSignal): Promise<Tried> {
+  const startedAt = performance.now();
+  const res = await sendAttempt(ctx, target, exchange, stream, cancel);
+  const record: AttemptRecord = {
+    n: 0,
+    target: target.id,
+    provider: target.provider.id,
+    model: target.model,
+    status: res.ok ? 200 : res.failure.status,
+    errorClass: res.ok ? null : res.failure.class,
+    latencyMs: performance.now() - startedAt,
+    startedAt,
+  };
+  if (!res.ok) record.message = res.failure.message;
+  return { target, res, record };
+}
+
+/**
+ * A hedged pair: start `first`; if it has produced no first byte (first content for streams)
+ * after `afterMs`, start `second` too. The first to answer wins and the other is cancelled;
+ * both are recorded (winner last, both marked hedged). Returns the attempts in record order.
+ */
+export async function hedgedPair(ctx: RequestContext, first: Target, second: Target, exchangeOf: (t: Target) => Exchange, stream: boolean, afterMs: number, admit: (t: Target) => Promise<boolean> = async () => true): Promise<Tried[]> {
+  const cancelFirst = new AbortController();
+  const cancelSecond = new AbortController();
+  const pFirst = tryTarget(ctx, first, exchangeOf(first), stream, cancelFirst.signal);
+  let timer: NodeJS.Timeout | undefined;
+  const hedgeDue = new Promise<'hedge'>((resolve) => (timer = setTimeout(() => resolve('hedge'), afterMs)));
+  const early = await Promise.race([pFirst, hedgeDue]);
+  clearTimeout(timer);
+  if (early !== 'hedge') return [early];
+  // The hedge is a real attempt: it passes the target's own limits, or is not made.
+  if (!(await admit(second))) return [await pFirst];
+
+  const pSecond = tryTarget(ctx, second, exchangeOf(second), stream, cancelSecond.signal);
+  const settled: Tried[] = [];
+  const winner = await new Promise<Tried | null>((resolve) => {
+    const done = (t: Tried) => {
+      settled.push(t);
+      if (t.res.ok) resolve(t);
+      else if (settled.length === 2) resolve(null);
+    };
+    void pFirst.then(done);
+    void pSecond.then(done);
+  });
+  if (winner) {
+    (winner.target === first ? cancelSecond : cancelFirst).abort();
+    const loser = await (winner.target === first ? pSecond : pFirst);
+    // Both answered at once: the loser's stream is closed unread.
+    if (loser.res.ok && loser.res.kind === 'stream') loser.res.stream.close();
+    loser.record.hedged = true;
+    winner.record.hedged = true;
+    return [loser, winner];
+  }
+  for (const t of settled) t.record.hedged = true;
+  return settled;
+}

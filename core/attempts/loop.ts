@@ -1,0 +1,103 @@
+import type { Entry } from '../providers/types.js';
+import type { Target } from '../routing/table.js';
+import type { AttemptRecord, RequestContext } from '../pipeline/context.js';
+import type { Hooks } from '../pipeline/hooks.js';
+import { backoffMs, sleep } from './backoff.js';
+import { defaultAction } from './decide.js';
+import type { Failure } from './failure.js';
+import type { AttemptResult } from './send.js';
+import { hedgedPair, tryTarget, type Tried } from './hedge.js';
+import { gateTarget } from '../access/access.js';
+
+export interface LoopResult {
+  served: Target | null;
+  result: Extract<AttemptResult, { ok: true }> | null;
+  lastFailure: Failure | null;
+  /** The loop stopped because the client left or the deadline passed. */
+  aborted: 'client' | 'deadline' | null;
+}
+
+/**
+ * Walk the plan: try a target, and on failure let the taxonomy and the onError hooks choose
+ * retry (same target, after backoff), fallback (next target) or fail. One retry budget and
+ * one attempt cap per request, so retries never multiply across targets.
+ */
+export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: Hooks, stream: boolean): Promise<LoopResult> {
+  const route = ctx.route;
+  const plan = ctx.plan!;
+  const queue: Target[] = [];
+  for (const c of plan.candidates) queue.push(route.targetsById.get(c.id)!);
+  let retriesLeft = route.retries;
+  let lastFailure: Failure | null = null;
+  let current = queue.shift();
+  const exchangeOf = (t: Target) => t.provider.adapter.exchange(entry)!;
+
+  while (current && ctx.attempts.length < plan.maxAttempts) {
+    // Provider-facing limits (target rate_limit): an exhausted target is skipped, not tried.
+    const gate = gateTarget(ctx, current);
+    const skipped = gate && (await gate);
+    if (skipped) {
+      lastFailure ??= skipped;
+      current = queue.shift();
+      continue;
+    }
+    // Each target may be another provider kind: its adapter knows how to speak to it.
+    let attempt: Tried;
+    if (plan.hedgeAfterMs != null && ctx.attempts.length === 0 && queue.length > 0 && plan.maxAttempts > 1) {
+      const next = queue.shift()!;
+      const admit = async (t: Target) => {
+        const g = gateTarget(ctx, t);
+        return !(g && (await g));
+      };
+      const tried = await hedgedPair(ctx, current, next, exchangeOf, stream, plan.hedgeAfterMs, admit);
+      for (const x of tried) {
+        x.record.n = ctx.attempts.length + 1;
+        ctx.attempts.push(x.record);
+      }
+      if (tried.length === 1) queue.unshift(next); // answered before the hedge was due
+      const won = tried.find((x) => x.res.ok);
+      if (won) return { served: won.target, result: won.res as Extract<AttemptResult, { ok: true }>, lastFailure, aborted: null };
+      if (tried.length === 2) {
+        // Both hedged attempts failed: let the hooks see each failure, then go on down the plan.
+        for (const x of tried) if (!x.res.ok) await hooks.runOnError(ctx, x.record, x.res.failure, 'fallback');
+        const last = tried[1].res as Extract<AttemptResult, { ok: false }>;
+        lastFailure = last.failure;
+        if (last.aborted) return { served: null, result: null, lastFailure, aborted: last.aborted };
+        current = queue.shift();
+        continue;
+      }
+      attempt = tried[0];
+    } else {
+      attempt = await tryTarget(ctx, current, exchangeOf(current), stream);
+      attempt.record.n = ctx.attempts.length + 1;
+      ctx.attempts.push(attempt.record);
+    }
+    const { res, record } = attempt;
+    if (res.ok) return { served: current, result: res, lastFailure, aborted: null };
+
+    lastFailure = res.failure;
+    record.message = res.failure.message;
+    if (res.aborted) return { served: null, result: null, lastFailure, aborted: res.aborted };
+
+    let action = defaultAction(res.failure, route, queue.length, retriesLeft);
+    action = await hooks.runOnError(ctx, record, res.failure, action);
+    ctx.log.debug({ attempt: record.n, target: current.id, class: res.failure.class, status: res.failure.status, action }, 'attempt failed');
+
+    if (action === 'fail') break;
+    if (action === 'retry' && retriesLeft > 0) {
+      retriesLeft--;
+      const wait = backoffMs(route.retries - retriesLeft - 1, Math.random(), { retryAfterMs: res.failure.retryAfterMs, capMs: route.maxRetryWaitMs });
+      if (performance.now() - ctx.t0 + wait >= route.deadlineMs) break;
+      await sleep(wait, ctx.signal);
+      continue;
+    }
+    if (res.failure.class === 'context_length') {
+      // Only a larger window can help.
+      const window = current.contextWindow ?? 0;
+      for (let i = queue.length - 1; i >= 0; i--) if ((queue[i].contextWindow ?? 0) <= window) queue.splice(i, 1);
+    }
+    current = queue.shift();
+  }
+  return { served: null, result: null, lastFailure, aborted: ctx.signal.aborted ? (ctx.signal.reason === 'deadline' ? 'deadline' : 'client') : null };
+}
+

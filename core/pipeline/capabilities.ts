@@ -1,0 +1,56 @@
+import type { Entry } from '../providers/types.js';
+
+/**
+ * What a request needs from a target, read from its body in any entry protocol:
+ * - tools: a non-empty `tools` list;
+ * - vision: an image part (chat `image_url`, Anthropic `image` blocks also inside tool results,
+ *   Responses `input_image`);
+ * - json_schema: chat `response_format.type: json_schema`, Responses `text.format.type:
+ *   json_schema`, Anthropic `output_format.type: json_schema`;
+ * - reasoning: chat `reasoning_effort`, Responses `reasoning`, Anthropic `thinking` enabled.
+ * Targets declare theirs (`capabilities`, default all); the static plan skips a target lacking one.
+ */
+export type Capability = 'tools' | 'vision' | 'json_schema' | 'reasoning';
+
+const IMAGE_PARTS = new Set(['image_url', 'image', 'input_image']);
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** An image part anywhere in a content list (one level of nesting: tool results hold blocks). */
+function hasImage(content: unknown, depth = 0): boolean {
+  if (!Array.isArray(content)) return false;
+  for (const p of content) {
+    if (!isObj(p)) continue;
+    if (typeof p.type === 'string' && IMAGE_PARTS.has(p.type)) return true;
+    if (depth === 0 && Array.isArray(p.content) && hasImage(p.content, 1)) return true;
+    if (depth === 0 && Array.isArray(p.output) && hasImage(p.output, 1)) return true;
+  }
+  return false;
+}
+
+export function requiredCapabilities(entry: Entry, body: Record<string, unknown>): Capability[] {
+  if (entry === 'openai.embeddings') return [];
+  const needs: Capability[] = [];
+  if (Array.isArray(body.tools) && body.tools.length > 0) needs.push('tools');
+
+  const items = Array.isArray(body.messages) ? body.messages : Array.isArray(body.input) ? body.input : [];
+  for (const m of items) {
+    if (isObj(m) && (hasImage(m.content) || hasImage(m.output))) {
+      needs.push('vision');
+      break;
+    }
+  }
+
+  const rf = body.response_format;
+  const text = body.text;
+  const of = body.output_format;
+  if ((isObj(rf) && rf.type === 'json_schema') || (isObj(text) && isObj(text.format) && text.format.type === 'json_schema') || (isObj(of) && of.type === 'json_schema')) {
+    needs.push('json_schema');
+  }
+
+  const thinking = body.thinking;
+  if (body.reasoning_effort != null || body.reasoning != null || (isObj(thinking) && thinking.type !== 'disabled')) {
+    needs.push('reasoning');
+  }
+  return needs;
+}

@@ -1,0 +1,181 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { GatewayError, renderError } from '../errors.js';
+import type { Entry, Usage } from '../providers/types.js';
+import type { Route } from '../routing/table.js';
+import { PASSTHROUGH_CLASSES, type Failure } from '../attempts/failure.js';
+import { runAttemptLoop, type LoopResult } from '../attempts/loop.js';
+import { routeModeOf } from '../attempts/route-mode.js';
+import { relayStream } from '../streaming/relay.js';
+import type { Outcome, RequestContext } from './context.js';
+import type { Hooks } from './hooks.js';
+import { staticPlan } from './plan.js';
+import { summarize } from './summary.js';
+import type { Access } from '../access/access.js';
+import { scrubBody } from '../access/secrets.js';
+
+/** What the request handler needs from the running gateway. Swapped whole on config publish. */
+export interface PipelineState {
+  routes: Map<string, Route>;
+  hooks: Hooks;
+  log: Logger;
+  /** Client keys, route ownership, budgets, rate limits (core/access). */
+  access?: Access;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(req: FastifyRequest): string {
+  const h = req.headers['x-request-id'];
+  return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID();
+}
+
+/** Status and message for a request whose every attempt failed. */
+function exhausted(f: Failure | null, attempts: number): GatewayError {
+  if (!f) return new GatewayError('SY_ERR_UPSTREAM_EXHAUSTED', 'no target is available for this route', { status: 503 });
+  const headers: Record<string, string> = { 'x-should-retry': 'false' };
+  if (f.retryAfterMs != null) headers['retry-after'] = String(Math.max(1, Math.ceil(f.retryAfterMs / 1000)));
+  const status = f.class === 'rate_limited' || f.class === 'quota' ? 429 : f.class === 'overloaded' ? 503 : f.class === 'timeout' ? 504 : 502;
+  return new GatewayError('SY_ERR_UPSTREAM_EXHAUSTED', `all upstream attempts failed (${attempts} attempt${attempts === 1 ? '' : 's'}); last: ${f.class}: ${f.message}`, { status, headers });
+}
+
+/**
+ * One data-plane request through the named phases:
+ * parse → preRoute → resolve Route → selectProvider → attempt loop → respond → postResponse.
+ */
+export async function handle(state: PipelineState, entry: Entry, protocol: 'openai' | 'anthropic', req: FastifyRequest, reply: FastifyReply, keyId: string | null = null): Promise<void> {
+  const t0 = performance.now();
+  const id = requestId(req);
+  const body = req.body as Record<string, unknown>;
+  const baseHeaders: Record<string, string> = { 'x-request-id': id };
+
+  const sendError = (err: GatewayError, extra: Record<string, string> = {}) => {
+    reply.code(err.status).headers({ ...baseHeaders, ...extra, ...err.headers, 'content-type': 'application/json' }).send(renderError(err, protocol));
+  };
+
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return sendError(new GatewayError('SY_ERR_INVALID_REQUEST', 'request body must be a JSON object'));
+  if (typeof body.model !== 'string' || !body.model) return sendError(new GatewayError('SY_ERR_INVALID_REQUEST', 'missing required parameter: model', { param: 'model' }));
+  const route = state.routes.get(body.model);
+  if (!route) return sendError(new GatewayError('SY_ERR_MODEL_NOT_FOUND', `model "${body.model.slice(0, 200)}" is not a route on this gateway (GET /v1/models lists them)`, { param: 'model' }));
+  const stream = body.stream === true && entry !== 'openai.embeddings';
+
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort('deadline'), route.deadlineMs);
+  const onClose = () => {
+    if (!reply.raw.writableFinished) controller.abort('client');
+  };
+  reply.raw.on('close', onClose);
+
+  const ctx: RequestContext = {
+    id,
+    entry,
+    protocol,
+    receivedAt: Date.now(),
+    t0,
+    headers: req.headers,
+    body,
+    route,
+    summary: summarize(entry, body, req.headers, keyId ?? state.access?.keyIdOf(req) ?? null),
+    signal: controller.signal,
+    deadlineAt: t0 + route.deadlineMs,
+    random: Math.random(),
+    plan: null,
+    attempts: [],
+    responseHeaders: {},
+    state: {},
+    log: state.log,
+  };
+
+  let loop: LoopResult | null = null;
+  let usage: Usage | null = null;
+  let status = 200;
+  let errorCode: string | null = null;
+  let interrupted = false;
+  let clientAborted = false;
+  let ttftMs: number | null = null;
+  try {
+    await state.access?.admit(ctx); // 403 / 402 / 429 before any plugin hook or upstream call
+    await state.hooks.runPreRoute(ctx);
+    ctx.plan = await state.hooks.runSelectProvider(ctx, staticPlan(route, entry, ctx.body));
+    loop = await runAttemptLoop(ctx, entry, state.hooks, stream);
+  } catch (err) {
+    const ge = err instanceof GatewayError ? err : new GatewayError('SY_ERR_INTERNAL', 'internal gateway error');
+    if (!(err instanceof GatewayError)) ctx.log.error({ err, requestId: id }, 'request failed inside the gateway');
+    status = ge.status;
+    errorCode = ge.code;
+    sendError(ge, ctx.responseHeaders);
+  }
+
+  if (loop) {
+    const mode = routeModeOf(route, ctx.plan, ctx.attempts, loop.served);
+    const headers: Record<string, string> = {
+      ...baseHeaders,
+      ...ctx.responseHeaders,
+      'x-switchyard-route-mode': mode,
+      'x-switchyard-attempts': String(ctx.attempts.length),
+    };
+    const last = ctx.attempts[ctx.attempts.length - 1];
+    if (last) {
+      headers['x-switchyard-provider'] = last.provider;
+      headers['x-switchyard-model'] = last.model;
+    }
+    const r = loop.result;
+    if (r && r.kind === 'json') {
+      ttftMs = r.ttfbMs;
+      usage = r.usage;
+      reply.code(200).headers({ ...headers, 'content-type': 'application/json' }).send(r.body);
+    } else if (r && r.kind === 'stream') {
+      ttftMs = r.ttfbMs;
+      reply.hijack();
+      const end = await relayStream(reply.raw, r.stream, headers);
+      usage = r.stream.translator.usage(ctx.summary.estimatedInputTokens);
+      interrupted = end.interrupted;
+      clientAborted = end.clientAborted;
+      if (interrupted) errorCode = 'SY_ERR_STREAM_INTERRUPTED';
+    } else if (loop.aborted === 'client') {
+      clientAborted = true;
+      status = 499;
+      if (!reply.raw.destroyed) reply.raw.destroy();
+    } else {
+      const f = loop.lastFailure;
+      if (f && PASSTHROUGH_CLASSES.has(f.class) && f.body) {
+        // Request-level errors reach the client as the upstream sent them.
+        status = f.status ?? 400;
+        // ...re-shaped into the client protocol's error shape when the upstream spoke another one.
+        const failedTarget = last ? ctx.route.targetsById.get(last.target) : undefined;
+        const ex = failedTarget?.provider.adapter.exchange(entry);
+        const errBody = ex?.errorBody ? ex.errorBody(status, f.body) : f.body;
+        reply.code(status).headers({ ...headers, 'content-type': ex?.errorBody ? 'application/json' : f.contentType ?? 'application/json' }).send(scrubBody(errBody));
+      } else {
+        const ge = loop.aborted === 'deadline' ? new GatewayError('SY_ERR_DEADLINE', `request deadline of ${route.deadlineMs} ms reached`, { headers: { 'x-should-retry': 'false' } }) : exhausted(f, ctx.attempts.length);
+        status = ge.status;
+        sendError(ge, headers);
+      }
+      errorCode = errorCode ?? (f ? f.class : null);
+    }
+  }
+
+  clearTimeout(deadline);
+  reply.raw.off('close', onClose);
+  const served = loop?.served ?? null;
+  const outcome: Outcome = {
+    status,
+    ok: status < 400 && !interrupted && !clientAborted,
+    routeMode: routeModeOf(route, ctx.plan, ctx.attempts, served),
+    served,
+    attempts: ctx.attempts,
+    usage,
+    latencyMs: performance.now() - t0,
+    ttftMs,
+    stream,
+    errorCode,
+    errorClass: loop?.lastFailure && !served ? loop.lastFailure.class : null,
+    interrupted,
+    clientAborted,
+    lastFailure: loop?.lastFailure ?? null,
+    costUsd: null,
+  };
+  // Settlement (tokens, budget spend) runs after postResponse, which sets outcome.costUsd.
+  if (state.hooks.postResponse.length || state.access) setImmediate(() => void state.hooks.runPostResponse(ctx, outcome).then(() => state.access?.settle(ctx, outcome)));
+}

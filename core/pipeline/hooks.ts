@@ -1,0 +1,122 @@
+import type { Candidate, ErrorAction } from '../../sdk/types.js';
+import { GatewayError } from '../errors.js';
+import type { Failure } from '../attempts/failure.js';
+import type { AttemptRecord, Outcome, Plan, RequestContext } from './context.js';
+
+/**
+ * The lifecycle phases, in order. Hooks of one phase run in registration order; the arrays
+ * are assembled once at boot and only walked per request.
+ *
+ * - preRoute(ctx): may tag ctx, rewrite ctx.body, or reject by throwing a GatewayError.
+ * - selectProvider(ctx, plan): may return a new Plan (filter, reorder, annotate candidates)
+ *   or nothing to keep the plan it was given. The last hook's plan is the Decision.
+ * - onError(ctx, attempt, failure, action): may return another action ('retry' | 'fallback' | 'fail');
+ *   the last returned action stands. Also the place to record failures (cooldown, health).
+ * - postResponse(ctx, outcome): runs after the response is sent, off the client's path.
+ *
+ * A hook that throws (other than a GatewayError from preRoute/selectProvider, which is a
+ * deliberate rejection) is logged and counted and the request goes on — unless its plugin
+ * is `critical`, in which case the request fails with SY_ERR_PLUGIN.
+ */
+export const PHASES = ['preRoute', 'selectProvider', 'onError', 'postResponse'] as const;
+export type Phase = (typeof PHASES)[number];
+
+type Awaitable<T> = T | Promise<T>;
+export type PreRouteHook = (ctx: RequestContext) => Awaitable<void>;
+export type SelectProviderHook = (ctx: RequestContext, plan: Plan) => Awaitable<Plan | void | undefined>;
+export type OnErrorHook = (ctx: RequestContext, attempt: AttemptRecord, failure: Failure, action: ErrorAction) => Awaitable<ErrorAction | { action: ErrorAction } | void | undefined>;
+export type PostResponseHook = (ctx: RequestContext, outcome: Outcome) => Awaitable<void>;
+
+interface HookFns {
+  preRoute: PreRouteHook;
+  selectProvider: SelectProviderHook;
+  onError: OnErrorHook;
+  postResponse: PostResponseHook;
+}
+
+export interface Registered<F> {
+  fn: F;
+  plugin: string;
+  critical: boolean;
+}
+
+export type HookErrorReporter = (plugin: string, phase: Phase, err: unknown) => void;
+
+/** The hook arrays of one gateway. Built at boot; `add` validates. */
+export class Hooks {
+  readonly preRoute: Registered<PreRouteHook>[] = [];
+  readonly selectProvider: Registered<SelectProviderHook>[] = [];
+  readonly onError: Registered<OnErrorHook>[] = [];
+  readonly postResponse: Registered<PostResponseHook>[] = [];
+
+  constructor(private readonly report: HookErrorReporter) {}
+
+  add<P extends Phase>(phase: P, fn: HookFns[P], plugin: string, critical = false): void {
+    if (!PHASES.includes(phase)) throw new Error(`unknown hook phase "${String(phase)}" (plugin ${plugin})`);
+    if (typeof fn !== 'function') throw new TypeError(`plugin ${plugin}: ${phase} hook must be a function`);
+    (this[phase] as Registered<HookFns[P]>[]).push({ fn, plugin, critical });
+  }
+
+  private fault(h: Registered<unknown>, phase: Phase, err: unknown): void {
+    this.report(h.plugin, phase, err);
+    if (h.critical) throw new GatewayError('SY_ERR_PLUGIN', `plugin ${h.plugin} failed in ${phase}`);
+  }
+
+  async runPreRoute(ctx: RequestContext): Promise<void> {
+    for (const h of this.preRoute) {
+      try {
+        await h.fn(ctx);
+      } catch (err) {
+        if (err instanceof GatewayError) throw err;
+        this.fault(h, 'preRoute', err);
+      }
+    }
+  }
+
+  async runSelectProvider(ctx: RequestContext, plan: Plan): Promise<Plan> {
+    for (const h of this.selectProvider) {
+      try {
+        const next = await h.fn(ctx, plan);
+        if (next) plan = validPlan(next, plan, h.plugin);
+      } catch (err) {
+        if (err instanceof GatewayError) throw err;
+        this.fault(h, 'selectProvider', err);
+      }
+    }
+    return plan;
+  }
+
+  async runOnError(ctx: RequestContext, attempt: AttemptRecord, failure: Failure, action: ErrorAction): Promise<ErrorAction> {
+    for (const h of this.onError) {
+      try {
+        const r = await h.fn(ctx, attempt, failure, action);
+        const a = typeof r === 'string' ? r : r?.action;
+        if (a === 'retry' || a === 'fallback' || a === 'fail') action = a;
+      } catch (err) {
+        this.fault(h, 'onError', err);
+      }
+    }
+    return action;
+  }
+
+  /** Never throws: the response is already on its way. */
+  async runPostResponse(ctx: RequestContext, outcome: Outcome): Promise<void> {
+    for (const h of this.postResponse) {
+      try {
+        await h.fn(ctx, outcome);
+      } catch (err) {
+        this.report(h.plugin, 'postResponse', err);
+      }
+    }
+  }
+}
+
+/** A hook's plan must only hold candidates it was offered (no invented targets). */
+function validPlan(next: Plan, prev: Plan, plugin: string): Plan {
+  if (!Array.isArray(next.candidates)) throw new TypeError(`plugin ${plugin}: selectProvider returned a plan without candidates`);
+  const known = new Set<string>(prev.candidates.map((c: Candidate) => c.id));
+  for (const c of next.candidates) {
+    if (!c || !known.has(c.id)) throw new TypeError(`plugin ${plugin}: selectProvider returned unknown candidate ${String(c?.id)}`);
+  }
+  return next;
+}

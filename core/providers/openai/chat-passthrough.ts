@@ -1,0 +1,115 @@
+import type { Exchange, FrameVerdict, StreamTranslator, Usage } from '../types.js';
+import type { Target } from '../../routing/table.js';
+import { openAIUsage } from './usage.js';
+import { mapMaxTokensField } from './chat-stream-reader.js';
+
+/**
+ * OpenAI chat entry → OpenAI-compatible upstream: the body passes through with the model
+ * rewritten (and max_tokens renamed when the target wants max_completion_tokens, or back).
+ */
+
+interface ChatChunk {
+  error?: { type?: string; code?: string; message?: string };
+  choices?: { delta?: { content?: string | null; tool_calls?: unknown; refusal?: string | null; function_call?: unknown; reasoning_content?: string | null }; finish_reason?: string | null }[];
+  usage?: unknown;
+}
+
+const DONE = 'data: [DONE]\n\n';
+
+/** Length of the `"content":"..."` string in a raw chunk, without parsing it (usage estimates). */
+function contentLength(data: string): number {
+  const i = data.indexOf('"content":"');
+  if (i === -1) return 0;
+  let j = i + 11;
+  while (j < data.length) {
+    const q = data.indexOf('"', j);
+    if (q === -1) return data.length - i - 11;
+    let bs = 0;
+    for (let k = q - 1; data.charCodeAt(k) === 92; k--) bs++;
+    if (bs % 2 === 0) return q - i - 11;
+    j = q + 1;
+  }
+  return 0;
+}
+
+class OpenAIChatRelay implements StreamTranslator {
+  private reported: Usage | null = null;
+  private contentChars = 0;
+  private done = false;
+  private flowing = false;
+
+  frame(_event: string | undefined, data: string): FrameVerdict {
+    if (data === '[DONE]') {
+      this.done = true;
+      return { kind: 'done', out: DONE };
+    }
+    // Once content flows only errors and usage need a parse; the rest passes as bytes.
+    if (this.flowing && !data.includes('"error"') && !data.includes('"usage":{')) {
+      this.contentChars += contentLength(data);
+      return { kind: 'content', out: `data: ${data}\n\n` };
+    }
+    let chunk: ChatChunk;
+    try {
+      chunk = JSON.parse(data) as ChatChunk;
+    } catch {
+      return { kind: 'error', failure: { class: 'server_error', status: null, message: 'malformed SSE frame from upstream', retryAfterMs: null } };
+    }
+    if (chunk.error) {
+      const t = `${chunk.error.type ?? ''} ${chunk.error.code ?? ''}`;
+      const cls = /rate_limit/.test(t) ? 'rate_limited' : /overload/.test(t) ? 'overloaded' : 'server_error';
+      return { kind: 'error', failure: { class: cls, status: null, message: `upstream stream error (${t.trim() || 'unknown'})`, retryAfterMs: null } };
+    }
+    const out = `data: ${data}\n\n`;
+    if (chunk.usage) this.reported = openAIUsage(chunk.usage) ?? this.reported;
+    const choice = chunk.choices?.[0];
+    const d = choice?.delta;
+    if (d) {
+      if (d.content) this.contentChars += d.content.length;
+      if (d.reasoning_content) this.contentChars += d.reasoning_content.length;
+    }
+    const isContent = !!(d && (d.content || d.tool_calls || d.refusal || d.function_call || d.reasoning_content)) || (choice?.finish_reason != null) || (!!chunk.usage && !choice);
+    if (isContent) this.flowing = true;
+    return { kind: isContent ? 'content' : 'lifecycle', out };
+  }
+
+  end() {
+    return { out: '', complete: this.done };
+  }
+
+  usage(estimatedInputTokens: number): Usage {
+    return this.reported ?? { inputTokens: estimatedInputTokens, outputTokens: Math.ceil(this.contentChars / 4), estimated: true };
+  }
+
+  errorEvent(message: string, code: string): string {
+    return `data: ${JSON.stringify({ error: { message, type: 'api_error', param: null, code } })}\n\n`;
+  }
+}
+
+export const openAIChatPassthrough: Exchange = {
+  request(body: Record<string, unknown>, target: Target) {
+    return { path: '/chat/completions', body: JSON.stringify({ ...mapMaxTokensField(body, target.maxTokensField), model: target.model }) };
+  },
+  response(raw: Buffer) {
+    const json = JSON.parse(raw.toString('utf8')) as { choices?: { finish_reason?: string }[]; usage?: unknown; error?: unknown };
+    if (!json || typeof json !== 'object' || json.error || !Array.isArray(json.choices)) throw new Error('upstream 200 is not a chat completion');
+    return { body: raw, usage: openAIUsage(json.usage), contentFiltered: json.choices[0]?.finish_reason === 'content_filter' };
+  },
+  stream() {
+    return new OpenAIChatRelay();
+  },
+};
+
+export const openAIEmbeddingsPassthrough: Exchange = {
+  request(body: Record<string, unknown>, target: Target) {
+    return { path: '/embeddings', body: JSON.stringify({ ...body, model: target.model }) };
+  },
+  response(raw: Buffer) {
+    const json = JSON.parse(raw.toString('utf8')) as { data?: unknown; usage?: { prompt_tokens?: number } };
+    if (!json || typeof json !== 'object' || !Array.isArray(json.data)) throw new Error('upstream 200 is not an embeddings list');
+    const inputTokens = json.usage?.prompt_tokens;
+    return { body: raw, usage: typeof inputTokens === 'number' ? { inputTokens, outputTokens: 0, estimated: false } : null, contentFiltered: false };
+  },
+  stream() {
+    throw new Error('embeddings do not stream');
+  },
+};

@@ -1,0 +1,69 @@
+import type { Failure } from '../../attempts/failure.js';
+import type { Usage } from '../types.js';
+import { openAIUsage } from './usage.js';
+
+/**
+ * Reading an upstream chat-completions stream for the translations to other client
+ * protocols (Anthropic Messages, Responses): which frames carry content, the terminator,
+ * stream errors, and usage (reported or estimated).
+ */
+
+interface ChatChunk {
+  error?: { type?: string; code?: string; message?: string };
+  choices?: { delta?: { content?: string | null; tool_calls?: unknown; refusal?: string | null; function_call?: unknown; reasoning_content?: string | null }; finish_reason?: string | null }[];
+  usage?: unknown;
+}
+
+export type ChatFrame =
+  | { kind: 'done' }
+  | { kind: 'error'; failure: Failure }
+  | { kind: 'chunk'; chunk: Record<string, unknown>; content: boolean };
+
+export class ChatStreamReader {
+  private reported: Usage | null = null;
+  private contentChars = 0;
+  done = false;
+
+  read(data: string): ChatFrame {
+    if (data === '[DONE]') {
+      this.done = true;
+      return { kind: 'done' };
+    }
+    let chunk: ChatChunk;
+    try {
+      chunk = JSON.parse(data) as ChatChunk;
+    } catch {
+      return { kind: 'error', failure: { class: 'server_error', status: null, message: 'malformed SSE frame from upstream', retryAfterMs: null } };
+    }
+    if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) {
+      return { kind: 'error', failure: { class: 'server_error', status: null, message: 'malformed SSE frame from upstream', retryAfterMs: null } };
+    }
+    if (chunk.error) {
+      const t = `${chunk.error.type ?? ''} ${chunk.error.code ?? ''}`;
+      const cls = /rate_limit/.test(t) ? 'rate_limited' : /overload/.test(t) ? 'overloaded' : 'server_error';
+      return { kind: 'error', failure: { class: cls, status: null, message: `upstream stream error (${t.trim() || 'unknown'})`, retryAfterMs: null } };
+    }
+    if (chunk.usage) this.reported = openAIUsage(chunk.usage) ?? this.reported;
+    const choice = chunk.choices?.[0];
+    const d = choice?.delta;
+    if (d) {
+      if (d.content) this.contentChars += d.content.length;
+      if (d.reasoning_content) this.contentChars += d.reasoning_content.length;
+    }
+    const content = !!(d && (d.content || d.tool_calls || d.refusal || d.function_call || d.reasoning_content)) || choice?.finish_reason != null;
+    return { kind: 'chunk', chunk: chunk as Record<string, unknown>, content };
+  }
+
+  usage(estimatedInputTokens: number): Usage {
+    return this.reported ?? { inputTokens: estimatedInputTokens, outputTokens: Math.ceil(this.contentChars / 4), estimated: true };
+  }
+}
+
+/** The chat body's output cap under the field this target wants (see Target.maxTokensField). */
+export function mapMaxTokensField(body: Record<string, unknown>, field: 'max_tokens' | 'max_completion_tokens' | undefined): Record<string, unknown> {
+  if (!field) return body;
+  const other = field === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens';
+  if (body[other] === undefined) return body;
+  const { [other]: value, ...rest } = body;
+  return { ...rest, [field]: body[field] ?? value };
+}

@@ -1,0 +1,105 @@
+import sqlite3 from 'sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+
+export type Row = Record<string, unknown>;
+
+/**
+ * The embedded store: one SQLite file under the data dir. sqlite3 runs queries on libuv's
+ * thread pool, so nothing here blocks the event loop. WAL mode lets the CLI read and write
+ * while a gateway runs on the same file.
+ */
+export class Db {
+  private constructor(private readonly db: sqlite3.Database, readonly file: string) {}
+
+  static async open(dataDir: string | ':memory:'): Promise<Db> {
+    let file = ':memory:';
+    if (dataDir !== ':memory:') {
+      mkdirSync(dataDir, { recursive: true });
+      file = join(dataDir, 'switchyard.db');
+    }
+    const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
+      const d = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(d)));
+    });
+    const db = new Db(raw, file);
+    raw.configure('busyTimeout', 5000);
+    await db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;');
+    await db.migrate();
+    return db;
+  }
+
+  private async migrate(): Promise<void> {
+    await this.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const row = await this.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
+    const current = row?.v ?? 0;
+    for (let i = current; i < MIGRATIONS.length; i++) {
+      await this.exec(`BEGIN IMMEDIATE; ${MIGRATIONS[i]}; INSERT INTO schema_version (version) VALUES (${i + 1}); COMMIT;`).catch(async (err) => {
+        await this.exec('ROLLBACK').catch(() => {});
+        // Another process migrated first: fine if the version is there now.
+        const again = await this.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
+        if ((again?.v ?? 0) <= i) throw err;
+      });
+    }
+  }
+
+  exec(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  }
+
+  run(sql: string, params: unknown[] = []): Promise<{ changes: number; lastID: number }> {
+    return new Promise((resolve, reject) =>
+      this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
+        if (err) reject(err);
+        else resolve({ changes: this.changes, lastID: this.lastID });
+      }),
+    );
+  }
+
+  /** Run one statement for many parameter rows, prepared once (batched inserts). */
+  runMany(sql: string, rows: unknown[][]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stmt = this.db.prepare(sql, (err) => {
+        if (err) return reject(err);
+        let failed: Error | null = null;
+        for (const params of rows) stmt.run(params, (e: Error | null) => (failed ??= e));
+        stmt.finalize((e) => (failed ?? e ? reject(failed ?? e) : resolve()));
+      });
+    });
+  }
+
+  get<T = Row>(sql: string, params: unknown[] = []): Promise<T | undefined> {
+    return new Promise((resolve, reject) => this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as T | undefined))));
+  }
+
+  all<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return new Promise((resolve, reject) => this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T[]))));
+  }
+
+  private txQueue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Run `fn` inside one IMMEDIATE transaction (atomic pointer moves, batched inserts).
+   * Transactions on this connection are queued: SQLite has one transaction per connection.
+   */
+  tx<T>(fn: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      await this.exec('BEGIN IMMEDIATE');
+      try {
+        const r = await fn();
+        await this.exec('COMMIT');
+        return r;
+      } catch (err) {
+        await this.exec('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    };
+    const p = this.txQueue.then(run, run);
+    this.txQueue = p.catch(() => {});
+    return p;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+  }
+}

@@ -1,0 +1,75 @@
+import type { ServerResponse } from 'node:http';
+import type { OpenStream } from '../attempts/send.js';
+
+export interface RelayEnd {
+  /** The stream ended with its protocol's terminator. */
+  complete: boolean;
+  /** Failed after content was sent: ended with an error event and no terminator. */
+  interrupted: boolean;
+  clientAborted: boolean;
+  reason: string | null;
+}
+
+/** Write, and wait for the socket to drain when the client reads slower than the upstream writes. */
+function write(res: ServerResponse, s: string): Promise<void> | void {
+  if (!s || res.destroyed) return;
+  if (res.write(s)) return;
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
+ * Pipe a committed upstream stream to the client frame by frame (never buffering the whole
+ * stream). A failure after content ends the stream with the protocol's error event and no
+ * terminator, so clients cannot mistake a cut for a finished answer.
+ */
+export async function relayStream(res: ServerResponse, open: OpenStream, headers: Record<string, string | number>): Promise<RelayEnd> {
+  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  const tr = open.translator;
+  const end = (complete: boolean, interrupted: boolean, reason: string | null, tail = ''): RelayEnd => {
+    open.close(complete);
+    if (!res.destroyed) res.end(tail);
+    return { complete, interrupted, clientAborted: false, reason };
+  };
+  const fail = (reason: string) => end(false, true, reason, tr.errorEvent(`upstream stream failed after content was sent: ${reason}`, 'SY_ERR_STREAM_INTERRUPTED'));
+
+  try {
+    await write(res, open.head);
+    if (open.finished) return end(true, false, null);
+    let events = open.pending;
+    for (;;) {
+      for (const ev of events) {
+        const v = tr.frame(ev.event, ev.data);
+        if (v.kind === 'error') return fail(v.failure!.message);
+        if (v.kind === 'skip') continue;
+        const p = write(res, v.out ?? '');
+        if (p) await p;
+        if (v.kind === 'done') return end(true, false, null);
+      }
+      if (res.destroyed) break;
+      const next = await open.next();
+      if (next === null) {
+        const e = tr.end();
+        return e.complete ? end(true, false, null, e.out) : fail('upstream ended the stream early');
+      }
+      events = next;
+    }
+  } catch (err) {
+    const why = open.abortReason();
+    if (why === 'client' || res.destroyed) {
+      open.close();
+      return { complete: false, interrupted: false, clientAborted: true, reason: 'client disconnected' };
+    }
+    const code = (err as { code?: string }).code;
+    return fail(why === 'deadline' ? 'request deadline reached' : code === 'UND_ERR_BODY_TIMEOUT' ? 'idle timeout' : `upstream connection lost (${code ?? 'error'})`);
+  }
+  open.close();
+  return { complete: false, interrupted: false, clientAborted: true, reason: 'client disconnected' };
+}

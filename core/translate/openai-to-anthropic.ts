@@ -1,0 +1,341 @@
+/**
+ * OpenAI Chat Completions client  ⇄  Anthropic Messages upstream.
+ *
+ * Request: chat body → Anthropic body. Response: Anthropic message → chat completion.
+ * Stream: Anthropic SSE events → chat.completion.chunk objects. Pure data in, data out.
+ */
+import {
+  type AnthropicContentBlockParam,
+  type AnthropicEvent,
+  type AnthropicMessage,
+  type AnthropicMessageParam,
+  type AnthropicMessagesRequest,
+  type AnthropicTextBlock,
+  type AnthropicTool,
+  type AnthropicToolChoice,
+  type AnthropicUsage,
+  type OpenAIChatChunk,
+  type OpenAIChatMessage,
+  type OpenAIChatRequest,
+  type OpenAIChatResponse,
+  type OpenAIContentPart,
+  type OpenAIErrorBody,
+  type OpenAIFinishReason,
+  type OpenAIToolCall,
+  type OpenAIUsage,
+  isRecord,
+  nowSeconds,
+  parseToolArguments,
+  rebrandId,
+  sanitizeToolId,
+  stringifyToolInput,
+} from './types.js';
+import { anthropicErrorToOpenAI } from './errors.js';
+
+// ─────────────────────────────────────── request ───────────────────────────────────────
+
+export function openAIChatRequestToAnthropic(
+  body: OpenAIChatRequest,
+  upstreamModel: string,
+  defaultMaxTokens = 4096,
+): AnthropicMessagesRequest {
+  const system: string[] = [];
+  const turns: AnthropicMessageParam[] = [];
+  for (const m of body.messages ?? []) {
+    if (!isRecord(m)) continue;
+    if (m.role === 'system' || m.role === 'developer') {
+      // Anthropic has one top-level system prompt; mid-conversation system turns are hoisted.
+      const t = partsText(m.content);
+      if (t !== '') system.push(t);
+    } else if (m.role === 'assistant') {
+      pushTurn(turns, 'assistant', assistantBlocks(m));
+    } else if (m.role === 'tool') {
+      pushTurn(turns, 'user', [toolResult(m)]);
+    } else {
+      pushTurn(turns, 'user', userBlocks(m.content));
+    }
+  }
+
+  const out: AnthropicMessagesRequest = {
+    model: upstreamModel,
+    // Required by Anthropic, optional in OpenAI: the caller picks the default per target.
+    max_tokens: body.max_completion_tokens ?? body.max_tokens ?? defaultMaxTokens,
+    messages: turns,
+  };
+  if (system.length === 1) out.system = system[0];
+  else if (system.length > 1) out.system = system.map((text): AnthropicTextBlock => ({ type: 'text', text }));
+
+  if (typeof body.temperature === 'number') {
+    // OpenAI accepts 0–2, Anthropic 0–1 and rejects anything above.
+    out.temperature = Math.min(1, body.temperature);
+  }
+  // Current Claude models reject temperature and top_p together; temperature is the
+  // knob clients mean more often, so it wins.
+  if (typeof body.top_p === 'number' && out.temperature === undefined) out.top_p = body.top_p;
+  if (typeof body.stop === 'string') out.stop_sequences = [body.stop];
+  else if (Array.isArray(body.stop) && body.stop.length > 0) out.stop_sequences = body.stop;
+  if (body.stream) out.stream = true;
+  if (typeof body.user === 'string') out.metadata = { user_id: body.user };
+
+  const tools = (body.tools ?? []).filter((t) => t?.type === 'function' && isRecord(t.function)).map((t): AnthropicTool => {
+    const tool: AnthropicTool = {
+      name: t.function.name,
+      // Anthropic requires an object schema even for argument-less tools.
+      input_schema: t.function.parameters ?? { type: 'object', properties: {} },
+    };
+    if (t.function.description !== undefined) tool.description = t.function.description;
+    return tool;
+  });
+  if (tools.length > 0) {
+    out.tools = tools;
+    const choice = toolChoiceToAnthropic(body.tool_choice, body.parallel_tool_calls === false);
+    if (choice) out.tool_choice = choice;
+  }
+  return out;
+}
+
+/** Anthropic requires strictly alternating roles, so adjacent same-role turns are merged. */
+function pushTurn(turns: AnthropicMessageParam[], role: 'user' | 'assistant', blocks: AnthropicContentBlockParam[]): void {
+  if (blocks.length === 0) return; // empty turns are rejected; dropping one keeps alternation
+  const last = turns[turns.length - 1];
+  if (last?.role === role && Array.isArray(last.content)) last.content.push(...blocks);
+  else turns.push({ role, content: blocks });
+}
+
+function partsText(content: OpenAIChatMessage['content']): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((p) => (p?.type === 'text' ? p.text : p?.type === 'refusal' ? p.refusal : '')).filter((t) => t !== '').join('\n\n');
+}
+
+const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s;
+
+function imageBlock(url: string): AnthropicContentBlockParam {
+  const m = DATA_URL.exec(url);
+  if (m) return { type: 'image', source: { type: 'base64', media_type: m[1], data: m[2] } };
+  return { type: 'image', source: { type: 'url', url } };
+}
+
+function userBlocks(content: OpenAIChatMessage['content']): AnthropicContentBlockParam[] {
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
+  const blocks: AnthropicContentBlockParam[] = [];
+  for (const p of Array.isArray(content) ? (content as OpenAIContentPart[]) : []) {
+    if (p?.type === 'text' && p.text !== '') blocks.push({ type: 'text', text: p.text });
+    else if (p?.type === 'image_url' && typeof p.image_url?.url === 'string') blocks.push(imageBlock(p.image_url.url));
+    else if (p?.type === 'file' && typeof p.file?.file_data === 'string') {
+      const m = DATA_URL.exec(p.file.file_data);
+      if (m) blocks.push({ type: 'document', source: { type: 'base64', media_type: m[1], data: m[2] } });
+    }
+    // input_audio and file_id parts have no Anthropic equivalent and are dropped.
+  }
+  return blocks;
+}
+
+function assistantBlocks(m: OpenAIChatMessage): AnthropicContentBlockParam[] {
+  const blocks: AnthropicContentBlockParam[] = [];
+  const text = partsText(m.content);
+  if (text !== '') blocks.push({ type: 'text', text });
+  for (const tc of m.tool_calls ?? []) {
+    if (tc?.type !== 'function' || !isRecord(tc.function)) continue;
+    blocks.push({ type: 'tool_use', id: sanitizeToolId(tc.id), name: tc.function.name, input: parseToolArguments(tc.function.arguments) });
+  }
+  return blocks;
+}
+
+function toolResult(m: OpenAIChatMessage): AnthropicContentBlockParam {
+  return { type: 'tool_result', tool_use_id: sanitizeToolId(m.tool_call_id ?? ''), content: partsText(m.content) };
+}
+
+function toolChoiceToAnthropic(choice: OpenAIChatRequest['tool_choice'], noParallel: boolean): AnthropicToolChoice | undefined {
+  const flag = noParallel ? { disable_parallel_tool_use: true } : {};
+  if (choice === 'none') return { type: 'none' };
+  if (choice === 'required') return { type: 'any', ...flag };
+  if (isRecord(choice) && choice.type === 'function' && typeof choice.function?.name === 'string') {
+    return { type: 'tool', name: choice.function.name, ...flag };
+  }
+  if (choice === 'auto' || noParallel) return { type: 'auto', ...flag };
+  return undefined;
+}
+
+// ─────────────────────────────────────── response ──────────────────────────────────────
+
+export function stopReasonToOpenAI(reason: string | null | undefined): OpenAIFinishReason {
+  switch (reason) {
+    case 'max_tokens':
+    case 'model_context_window_exceeded': return 'length';
+    case 'tool_use': return 'tool_calls';
+    case 'refusal': return 'content_filter';
+    default: return 'stop'; // end_turn, stop_sequence, pause_turn
+  }
+}
+
+/** Anthropic counts cache reads and writes apart from input_tokens; OpenAI folds them in. */
+export function usageToOpenAI(usage: Partial<AnthropicUsage> | null | undefined): OpenAIUsage {
+  const cacheRead = usage?.cache_read_input_tokens ?? 0;
+  const prompt = (usage?.input_tokens ?? 0) + cacheRead + (usage?.cache_creation_input_tokens ?? 0);
+  const completion = usage?.output_tokens ?? 0;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cacheRead },
+  };
+}
+
+export function anthropicResponseToOpenAIChat(resp: AnthropicMessage, publicModel: string, created = nowSeconds()): OpenAIChatResponse {
+  const texts: string[] = [];
+  const toolCalls: OpenAIToolCall[] = [];
+  for (const b of resp.content ?? []) {
+    if (b.type === 'text') texts.push(b.text);
+    else if (b.type === 'tool_use') {
+      toolCalls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: stringifyToolInput(b.input) } });
+    }
+    // thinking blocks have no place in a chat completion message.
+  }
+  const message: OpenAIChatResponse['choices'][number]['message'] = {
+    role: 'assistant',
+    content: texts.length === 0 && toolCalls.length > 0 ? null : texts.join(''), // '' join: citations split text blocks mid-sentence
+    refusal: null,
+  };
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  return {
+    id: rebrandId(resp.id, 'chatcmpl-'),
+    object: 'chat.completion',
+    created,
+    model: publicModel,
+    choices: [{ index: 0, message, finish_reason: stopReasonToOpenAI(resp.stop_reason), logprobs: null }],
+    usage: usageToOpenAI(resp.usage),
+  };
+}
+
+// ─────────────────────────────────────── stream ────────────────────────────────────────
+
+export interface AnthropicStreamToOpenAIChatOptions {
+  publicModel: string;
+  /** The client asked for stream_options.include_usage: send the trailing usage chunk. */
+  includeUsage?: boolean;
+  id?: string;
+  created?: number;
+}
+
+export type OpenAIStreamFrame = OpenAIChatChunk | OpenAIErrorBody;
+
+type ChunkDelta = OpenAIChatChunk['choices'][number]['delta'];
+
+/**
+ * Turns Anthropic stream events (event name + parsed data) into chat.completion.chunk
+ * objects. push() per event, end() on EOF, error() for a mid-stream upstream failure.
+ * Serialise each frame with serializeOpenAIChunk and finish with OPENAI_STREAM_DONE
+ * (except after an error, where the design asks for no [DONE]).
+ */
+export class AnthropicStreamToOpenAIChat {
+  private id: string;
+  private readonly created: number;
+  private started = false;
+  private finished = false;
+  private stopSent = false;
+  /** Anthropic block index → OpenAI tool_calls index (counted over tool_use blocks only). */
+  private toolIndex = new Map<number, number>();
+  private usage: Partial<AnthropicUsage> = {};
+
+  constructor(private readonly opts: AnthropicStreamToOpenAIChatOptions) {
+    this.id = opts.id ?? '';
+    this.created = opts.created ?? nowSeconds();
+  }
+
+  /** `eventType` is the SSE `event:` name, `data` its parsed JSON (the name wins if data lacks `type`). */
+  push(eventType: string, data: object): OpenAIStreamFrame[] {
+    if (this.finished) return [];
+    const ev = (isRecord(data) ? { ...data, type: data.type ?? eventType } : { type: eventType }) as AnthropicEvent;
+    const out: OpenAIStreamFrame[] = [];
+    switch (ev.type) {
+      case 'message_start': {
+        if (this.id === '') this.id = rebrandId(ev.message?.id, 'chatcmpl-');
+        Object.assign(this.usage, ev.message?.usage ?? {});
+        this.start(out);
+        break;
+      }
+      case 'content_block_start': {
+        this.start(out);
+        const block = ev.content_block;
+        if (block?.type === 'text' && block.text) out.push(this.chunk({ content: block.text }));
+        else if (block?.type === 'tool_use') {
+          const index = this.toolIndex.size;
+          this.toolIndex.set(ev.index, index);
+          out.push(this.chunk({ tool_calls: [{ index, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] }));
+        }
+        break;
+      }
+      case 'content_block_delta': {
+        this.start(out);
+        const d = ev.delta;
+        if (d?.type === 'text_delta' && d.text !== '') out.push(this.chunk({ content: d.text }));
+        else if (d?.type === 'input_json_delta' && d.partial_json !== '') {
+          const index = this.toolIndex.get(ev.index);
+          if (index !== undefined) out.push(this.chunk({ tool_calls: [{ index, function: { arguments: d.partial_json } }] }));
+        }
+        // thinking / signature deltas have no chat-completions field.
+        break;
+      }
+      case 'message_delta': {
+        // Counters here are cumulative totals, so they overwrite rather than add.
+        for (const [k, v] of Object.entries(ev.usage ?? {})) if (typeof v === 'number') (this.usage as Record<string, number>)[k] = v;
+        this.start(out);
+        out.push(this.chunk({}, stopReasonToOpenAI(ev.delta?.stop_reason)));
+        this.stopSent = true;
+        break;
+      }
+      case 'message_stop':
+        out.push(...this.end());
+        break;
+      case 'error':
+        out.push(...this.error(ev.error?.message ?? 'upstream error', ev.error?.type));
+        break;
+      default: // ping, content_block_stop and future event types carry nothing for OpenAI
+    }
+    return out;
+  }
+
+  /** Upstream ended: make sure the client still gets a finish chunk and, if asked, usage. */
+  end(): OpenAIStreamFrame[] {
+    if (this.finished || !this.started) return [];
+    const out: OpenAIStreamFrame[] = [];
+    if (!this.stopSent) out.push(this.chunk({}, this.toolIndex.size > 0 ? 'tool_calls' : 'stop'));
+    this.stopSent = true;
+    if (this.opts.includeUsage) {
+      out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.opts.publicModel, choices: [], usage: usageToOpenAI(this.usage) });
+    }
+    this.finished = true;
+    return out;
+  }
+
+  /** A failure mid-stream: OpenAI streams errors as a `data: {"error":…}` frame. */
+  error(message: string, anthropicType = 'api_error'): OpenAIStreamFrame[] {
+    if (this.finished) return [];
+    this.finished = true;
+    return [anthropicErrorToOpenAI(500, { type: 'error', error: { type: anthropicType, message } })];
+  }
+
+  private start(out: OpenAIStreamFrame[]): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.id === '') this.id = rebrandId(undefined, 'chatcmpl-');
+    out.push(this.chunk({ role: 'assistant', content: '' }));
+  }
+
+  private chunk(delta: ChunkDelta, finish: OpenAIFinishReason | null = null): OpenAIChatChunk {
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.opts.publicModel,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    };
+  }
+}
+
+export function serializeOpenAIChunk(frame: OpenAIStreamFrame): string {
+  return `data: ${JSON.stringify(frame)}\n\n`;
+}
+
+export const OPENAI_STREAM_DONE = 'data: [DONE]\n\n';

@@ -1,0 +1,89 @@
+/**
+ * The plugin API: what built-in and community plugins import. A plugin is plain data
+ * (`definePlugin` only adds types). Hook contract, per phase, in order of the request:
+ *
+ * - preRoute(ctx): runs before routing. May tag `ctx.summary.metadata`, rewrite `ctx.body`,
+ *   add `ctx.responseHeaders`, or reject by throwing `new GatewayError(code, message)`.
+ * - selectProvider(ctx, plan): gets the current Plan (ordered candidates) and may return a new
+ *   one (filter, reorder, annotate candidates) or nothing to keep it. Only candidates it was
+ *   given may appear. Hooks run in plugin order; the active policy (if any) runs last.
+ * - onError(ctx, attempt, failure, action): after a failed attempt, with the action the core
+ *   proposes ('retry' | 'fallback' | 'fail'); may return another. The last answer stands.
+ * - postResponse(ctx, outcome): after the response is sent, never on the client's path.
+ *
+ * Hooks of one phase run in registration order (the `plugins:` list, dependencies first).
+ * A hook that throws is logged and counted, and the request goes on without it — unless the
+ * plugin is `critical: true`, when the request fails with SY_ERR_PLUGIN.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ZodType } from 'zod';
+import type { OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
+import type { StateStore } from '../core/state/store.js';
+import type { Route } from '../core/routing/table.js';
+
+export type { AttemptRecord, Outcome, Plan, RequestContext, RouteMode } from '../core/pipeline/context.js';
+export type { Failure } from '../core/attempts/failure.js';
+export type { Route, Target } from '../core/routing/table.js';
+export type { StateStore } from '../core/state/store.js';
+export type { OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
+export { GatewayError, type ErrorCode } from '../core/errors.js';
+
+export interface PluginHooks {
+  preRoute?: PreRouteHook;
+  selectProvider?: SelectProviderHook;
+  onError?: OnErrorHook;
+  postResponse?: PostResponseHook;
+}
+
+/** Per-target fields a plugin adds to `GET /admin/api/providers`. */
+export type TargetDescriber = (targetId: string) => Record<string, unknown> | undefined;
+
+/** What a plugin gets at boot. */
+export interface PluginApi<C = unknown> {
+  name: string;
+  /** This plugin's config, validated by its `config` schema. */
+  config: C;
+  log: Logger;
+  /** Per-target live state, shared across replicas when the store is shared. */
+  store: StateStore;
+  /** The Prometheus registry served at GET /metrics. */
+  metrics: Registry;
+  /** The current routes (public model → targets). */
+  routes(): ReadonlyMap<string, Route>;
+  /** The SQLite store, when the gateway runs with a data dir (null in memory-only tests). */
+  db: import('../core/store/db.js').Db | null;
+  /** Add fields to each target in the admin providers view. */
+  describeTargets(fn: TargetDescriber): void;
+  /** Called on shutdown after in-flight requests finish (flush batches here). */
+  onClose(fn: () => void | Promise<void>): void;
+}
+
+/** Admin/HTTP routes a plugin serves; mounted under /admin/api behind admin auth. */
+export type PluginRoutes<C = unknown> = (app: FastifyInstance, api: PluginApi<C>) => void | Promise<void>;
+
+export interface PluginDefinition<C = unknown> {
+  name: string;
+  /** semver of the plugin. */
+  version: string;
+  /** Plugin names this one needs loaded first, optionally `name@range` (semver). */
+  dependencies?: string[];
+  /** A throwing hook fails the request instead of being skipped. */
+  critical?: boolean;
+  /** zod schema for this plugin's config (the `config:` of its `plugins:` entry). */
+  config?: ZodType<C>;
+  /** The hooks, or a function building them from the API at boot (to keep state in a closure). */
+  hooks?: PluginHooks | ((api: PluginApi<C>) => PluginHooks | Promise<PluginHooks>);
+  routes?: PluginRoutes<C>;
+}
+
+/** Identity, for types: `export default definePlugin({...})`. */
+export function definePlugin<C = unknown>(p: PluginDefinition<C>): PluginDefinition<C> {
+  return p;
+}
+
+export { BatchWriter } from '../core/store/batch.js';
+/** Visit each piece of prompt text in a request body (any entry protocol). */
+export { eachPromptText } from '../core/pipeline/summary.js';
+export type { Db } from '../core/store/db.js';

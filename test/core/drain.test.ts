@@ -1,0 +1,55 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeUpstream, stream, ok } from '../helpers/fake-upstream.js';
+import { startGateway, routeOver } from '../helpers/gateway.js';
+
+t.test('close() lets an in-flight stream finish, refuses new work, then resolves', async (t) => {
+  const a = await startFakeUpstream(stream(['a', 'b', 'c', 'd'], { delayMs: 100 }));
+  const gw = await startGateway(routeOver([a.url]));
+  t.teardown(() => a.close());
+  const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [] }) });
+  const textP = res.text();
+  await new Promise((r) => setTimeout(r, 150));
+  const closed = gw.gw.close(5000);
+  await new Promise((r) => setTimeout(r, 20));
+  const refused = await fetch(`${gw.url}/healthz`).then((r) => r.status, () => 'refused');
+  t.not(refused, 200, 'no new requests once draining');
+  const text = await textP;
+  t.match(text, /"content":"d"/);
+  t.match(text, /data: \[DONE\]\n\n$/, 'the in-flight stream finished whole');
+  await closed;
+});
+
+t.test('switchyard start drains on SIGTERM and exits 0', async (t) => {
+  const a = await startFakeUpstream(ok('slow answer'));
+  a.fallback = async (s, res) => {
+    await new Promise((r) => setTimeout(r, 400));
+    return ok('slow answer')(s, res, undefined as never);
+  };
+  t.teardown(() => a.close());
+  const dir = mkdtempSync(join(tmpdir(), 'sy-drain-'));
+  const cfg = join(dir, 'switchyard.yaml');
+  writeFileSync(cfg, `providers: [{ id: a, kind: openai, base_url: "${a.url}" }]\nroutes: [{ model: m, targets: [{ provider: a, model: x }] }]\n`);
+  const child = spawn(process.execPath, ['dist/core/cli/main.js', 'start', '--config', cfg, '--port', '0', '--data-dir', join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.on('data', (c) => {
+      err += c;
+      const m = /switchyard listening on (http:\/\/[0-9.:]+)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
+  const inflight = fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [] }) });
+  while (a.seen.length === 0) await new Promise((r) => setTimeout(r, 10));
+  child.kill('SIGTERM');
+  const res = await inflight;
+  t.equal(res.status, 200, 'the request accepted before SIGTERM was answered');
+  t.match(await res.json(), { choices: [{ message: { content: 'slow answer' } }] });
+  const code = await new Promise((r) => child.on('exit', r));
+  t.equal(code, 0);
+  t.match(err, /draining/);
+});
