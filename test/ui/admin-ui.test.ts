@@ -177,6 +177,7 @@ t.test('an operator handles a provider incident end to end in the browser', asyn
   await page.getByRole('tab', { name: 'Dry-run & publish' }).click();
   const editor = page.getByLabel(/Policy source/);
   await editor.fill(preferGroq);
+  t.equal(await editor.inputValue(), preferGroq, 'the editor holds exactly what was typed');
   await page.getByRole('checkbox', { name: 'openai' }).check();
   const dryStart = Date.now();
   await page.getByRole('button', { name: 'Run dry-run' }).click();

@@ -79,7 +79,10 @@ export async function waitForText(locator: Locator, re: RegExp, timeoutMs = 15_0
     if (re.test(last)) return last;
     await new Promise((r) => setTimeout(r, 150));
   }
+  const page = locator.page();
   const shot = join(SCREENSHOTS, `failed-wait-${Date.now()}.png`);
-  await locator.page().screenshot({ path: shot, fullPage: true }).catch(() => {});
-  throw new Error(`timed out waiting for ${re} in ${locator}; last text: ${last.slice(0, 500)}; screenshot: ${shot}`);
+  await page.screenshot({ path: shot, fullPage: true }).catch(() => {});
+  // What the page showed instead says why (an error box, a spinner): put it in the failure.
+  const shown = ((await page.locator('main').innerText({ timeout: 1000 }).catch(() => '')) ?? '').replace(/\s+/g, ' ');
+  throw new Error(`timed out waiting for ${re} in ${locator}; last text: ${last.slice(0, 500)}; page shows: ${shown.slice(0, 1500)}; screenshot: ${shot}`);
 }

@@ -72,7 +72,6 @@ function PolicyEditor({ list, session, params, onChanged }) {
   // Start from the active policy's source (or a template when none is active).
   useEffect(() => {
     if (source !== null) return;
-    // Never overwrite what the user already typed: the list may load after they start.
     if (!active) return setSource((s) => s ?? TEMPLATE);
     api(`/policies/revisions/${active.id}`).then((r) => setSource((s) => s ?? r.source)).catch(() => setSource((s) => s ?? TEMPLATE));
   }, [active?.id]);
@@ -133,7 +132,11 @@ function PolicyEditor({ list, session, params, onChanged }) {
       ${kind === 'source' ? html`
         <div class="field">
           <label for="policy-source">Policy source (TypeScript, imports only <code>switchyard/sdk</code>)</label>
-          <textarea id="policy-source" class="code" spellcheck="false" wrap="off" rows="16" value=${source ?? ''} onInput=${(e) => setSource(e.currentTarget.value)}></textarea>
+          ${source === null
+            // No editor until its first text is in: text typed into an empty box would be
+            // overwritten (or appended to) when the active policy's source arrives.
+            ? html`<p class="muted">Loading the active policy's source…</p>`
+            : html`<textarea id="policy-source" class="code" spellcheck="false" wrap="off" rows="16" value=${source} onInput=${(e) => setSource(e.currentTarget.value)}></textarea>`}
           <div class="actions-row">
             <button type="button" class="btn small" onClick=${() => setSource(TEMPLATE)}>Replace with a template</button>
             ${active ? html`<button type="button" class="btn small" onClick=${() => api(`/policies/revisions/${active.id}`).then((r) => setSource(r.source))}>Load the active policy's source</button>` : null}
