@@ -98,6 +98,6 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
     }
     current = queue.shift();
   }
-  return { served: null, result: null, lastFailure, aborted: ctx.signal.aborted ? (ctx.signal.reason === 'deadline' ? 'deadline' : 'client') : null };
+  return { served: null, result: null, lastFailure, aborted: ctx.abort.reason };
 }
 

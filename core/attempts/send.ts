@@ -50,7 +50,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): P
 /**
  * One upstream try. Owns the per-attempt timers: time to first content (route timeout_ms)
  * and, once content flows, the idle gap between frames (route idle_timeout_ms). The
- * request-wide deadline and client disconnect arrive through ctx.signal.
+ * request-wide deadline and client disconnect arrive through ctx.abort.
  */
 export async function sendAttempt(ctx: RequestContext, target: Target, exchange: Exchange, stream: boolean, cancel?: AbortSignal): Promise<AttemptResult> {
   const route = ctx.route;
@@ -61,11 +61,11 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
   const ac = { abort: () => abort.emit('abort') };
   let why: 'timeout' | 'client' | 'deadline' | 'idle' | null = null;
   const onParent = () => {
-    why ??= ctx.signal.reason === 'deadline' ? 'deadline' : 'client';
+    why ??= ctx.abort.reason ?? 'client';
     ac.abort();
   };
-  if (ctx.signal.aborted) return { ok: false, failure: { class: 'timeout', status: null, message: 'request deadline reached', retryAfterMs: null }, aborted: ctx.signal.reason === 'deadline' ? 'deadline' : 'client' };
-  ctx.signal.addEventListener('abort', onParent);
+  if (ctx.abort.reason) return { ok: false, failure: { class: 'timeout', status: null, message: 'request deadline reached', retryAfterMs: null }, aborted: ctx.abort.reason };
+  ctx.abort.on(onParent);
   // A hedged race's loser is cancelled by the winner.
   const onCancel = () => {
     why ??= 'client';
@@ -80,7 +80,7 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
   const cleanup = () => {
     clearTimeout(firstContent);
     firstContent = undefined;
-    ctx.signal.removeEventListener('abort', onParent);
+    ctx.abort.off(onParent);
     cancel?.removeEventListener('abort', onCancel);
   };
 

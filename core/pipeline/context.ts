@@ -4,6 +4,7 @@ import type { Candidate, FailureClass, RequestSummary } from '../../sdk/types.js
 import type { Entry, Usage } from '../providers/types.js';
 import type { Route, Target } from '../routing/table.js';
 import type { Failure } from '../attempts/failure.js';
+import type { RequestAbort } from './abort.js';
 
 /** How the served answer was reached. Plugins may add more. */
 export type RouteMode = 'direct' | 'retry' | 'fallback' | 'model_fallback' | 'policy' | 'hedged' | (string & {});
@@ -54,6 +55,8 @@ export interface RequestContext {
   summary: RequestSummary;
   /** Aborted on client disconnect (reason 'client') or deadline (reason 'deadline'). */
   readonly signal: AbortSignal;
+  /** The same abort without an AbortSignal (what the pipeline itself listens to). */
+  readonly abort: RequestAbort;
   readonly deadlineAt: number;
   /** A number in [0,1) fixed for this request: replayable randomness for plans and backoff. */
   readonly random: number;

@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { GatewayError, renderError } from '../errors.js';
 import type { Entry, Usage } from '../providers/types.js';
@@ -14,6 +13,8 @@ import { staticPlan } from './plan.js';
 import { summarize } from './summary.js';
 import type { Access } from '../access/access.js';
 import { scrubBody } from '../access/secrets.js';
+import { RequestAbort } from './abort.js';
+import { requestIdOf } from '../server/request-id.js';
 
 /** What the request handler needs from the running gateway. Swapped whole on config publish. */
 export interface PipelineState {
@@ -24,12 +25,6 @@ export interface PipelineState {
   access?: Access;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-function requestId(req: FastifyRequest): string {
-  const h = req.headers['x-request-id'];
-  return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID();
-}
 
 /** Status and message for a request whose every attempt failed. */
 function exhausted(f: Failure | null, attempts: number): GatewayError {
@@ -46,7 +41,7 @@ function exhausted(f: Failure | null, attempts: number): GatewayError {
  */
 export async function handle(state: PipelineState, entry: Entry, protocol: 'openai' | 'anthropic', req: FastifyRequest, reply: FastifyReply, keyId: string | null = null): Promise<void> {
   const t0 = performance.now();
-  const id = requestId(req);
+  const id = requestIdOf(req.headers);
   const body = req.body as Record<string, unknown>;
   const baseHeaders: Record<string, string> = { 'x-request-id': id };
 
@@ -60,10 +55,10 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
   if (!route) return sendError(new GatewayError('SY_ERR_MODEL_NOT_FOUND', `model "${body.model.slice(0, 200)}" is not a route on this gateway (GET /v1/models lists them)`, { param: 'model' }));
   const stream = body.stream === true && entry !== 'openai.embeddings';
 
-  const controller = new AbortController();
-  const deadline = setTimeout(() => controller.abort('deadline'), route.deadlineMs);
+  const abort = new RequestAbort();
+  const deadline = setTimeout(() => abort.abort('deadline'), route.deadlineMs);
   const onClose = () => {
-    if (!reply.raw.writableFinished) controller.abort('client');
+    if (!reply.raw.writableFinished) abort.abort('client');
   };
   reply.raw.on('close', onClose);
 
@@ -77,7 +72,10 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
     body,
     route,
     summary: summarize(entry, body, req.headers, keyId ?? state.access?.keyIdOf(req) ?? null),
-    signal: controller.signal,
+    abort,
+    get signal() {
+      return abort.signal;
+    },
     deadlineAt: t0 + route.deadlineMs,
     random: Math.random(),
     plan: null,

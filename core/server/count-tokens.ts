@@ -1,6 +1,6 @@
+import { requestIdOf } from './request-id.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { boundedCountTokens } from './bounded-tokens.js';
-import { randomUUID } from 'node:crypto';
 import { GatewayError, renderError } from '../errors.js';
 import { KeyRing } from '../access/keys.js';
 import type { PipelineState } from '../pipeline/handle.js';
@@ -82,8 +82,7 @@ async function exactCount(target: Target, body: Record<string, unknown>, headers
 }
 
 export async function countTokensRoute(state: PipelineState, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const rid = req.headers['x-request-id'];
-  const id = typeof rid === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(rid) ? rid : randomUUID();
+  const id = requestIdOf(req.headers);
   const sendError = (ge: GatewayError) => reply.code(ge.status).headers({ 'x-request-id': id, ...ge.headers, 'content-type': 'application/json' }).send(renderError(ge, 'anthropic'));
   const body = req.body as Record<string, unknown> | undefined;
   if (!isObj(body)) return sendError(new GatewayError('SY_ERR_INVALID_REQUEST', 'request body must be a JSON object'));

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { GatewayError, renderError } from '../errors.js';
+import { requestIdOf } from './request-id.js';
 
 /** Which error shape a path speaks. */
 export function protocolOf(url: string): 'openai' | 'anthropic' {
@@ -32,10 +33,10 @@ export function installErrorHandlers(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const ge = err instanceof GatewayError ? err : toGatewayError(err);
     if (ge.code === 'SY_ERR_INTERNAL') log.error({ err, url: req.url }, 'unhandled error');
-    reply.code(ge.status).headers({ ...ge.headers, 'content-type': 'application/json' }).send(renderError(ge, protocolOf(req.url)));
+    reply.code(ge.status).headers({ 'x-request-id': requestIdOf(req.headers), ...ge.headers, 'content-type': 'application/json' }).send(renderError(ge, protocolOf(req.url)));
   });
   app.setNotFoundHandler((req, reply) => {
     const ge = new GatewayError('SY_ERR_NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0].slice(0, 200)}`);
-    reply.code(404).header('content-type', 'application/json').send(renderError(ge, protocolOf(req.url)));
+    reply.code(404).headers({ 'x-request-id': requestIdOf(req.headers), 'content-type': 'application/json' }).send(renderError(ge, protocolOf(req.url)));
   });
 }

@@ -188,6 +188,10 @@ export class Gateway {
     }
   }
 
+  private readonly release = (): void => {
+    if (--this.inflight === 0 && this.idle) this.idle();
+  };
+
   private async install(): Promise<void> {
     const app = this.app;
     installErrorHandlers(app, this.log);
@@ -198,14 +202,8 @@ export class Gateway {
         return;
       }
       this.inflight++;
-      let counted = true;
-      const release = () => {
-        if (!counted) return;
-        counted = false;
-        if (--this.inflight === 0 && this.idle) this.idle();
-      };
-      reply.raw.once('close', release);
-      reply.raw.once('finish', release);
+      // A response always emits 'close': after 'finish', or when the client went away first.
+      reply.raw.once('close', this.release);
       done();
     });
     // Body parsers + input limits, client keys on /v1/*, admin sessions (after the drain hook).

@@ -44,18 +44,19 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
 }
 
 /** Which error shape and which checks a data-plane path gets. */
-const SHAPES: Record<string, 'chat' | 'embeddings' | 'messages' | 'responses' | 'count_tokens'> = {
-  '/v1/chat/completions': 'chat',
-  '/v1/embeddings': 'embeddings',
-  '/v1/messages': 'messages',
-  '/v1/messages/count_tokens': 'count_tokens',
-  '/v1/responses': 'responses',
-};
+type Shape = 'chat' | 'embeddings' | 'messages' | 'responses' | 'count_tokens';
+const SHAPES = new Map<string, Shape>([
+  ['/v1/chat/completions', 'chat'],
+  ['/v1/embeddings', 'embeddings'],
+  ['/v1/messages', 'messages'],
+  ['/v1/messages/count_tokens', 'count_tokens'],
+  ['/v1/responses', 'responses'],
+]);
 
 const invalid = (message: string, param: string) => new GatewayError('SY_ERR_INVALID_REQUEST', message, { param });
 
 /** The structural checks of one data-plane body; null when it passes. */
-export function shapeProblem(kind: (typeof SHAPES)[string], body: Record<string, unknown>, maxMessages: number): GatewayError | null {
+export function shapeProblem(kind: Shape, body: Record<string, unknown>, maxMessages: number): GatewayError | null {
   if ('stream' in body && body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') return invalid('stream must be a boolean', 'stream');
   if (kind === 'chat' || kind === 'messages' || kind === 'count_tokens') {
     const m = body.messages;
@@ -108,12 +109,14 @@ export function installInputLimits(app: FastifyInstance, limits: LimitSettings):
   // Clients that forget the JSON content-type still get JSON parsing (curl -d does this).
   app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => parse(req, body, done, true));
 
-  app.addHook('preValidation', async (req) => {
-    const kind = req.method === 'POST' ? SHAPES[req.routeOptions.url ?? ''] : undefined;
+  // Keyed by the path, not req.routeOptions (a getter that builds an object on every call).
+  app.addHook('preValidation', (req, _reply, done) => {
+    if (req.method !== 'POST' || req.is404) return done();
+    const q = req.url.indexOf('?');
+    const kind = SHAPES.get(q === -1 ? req.url : req.url.slice(0, q));
     const body = req.body;
-    if (!kind || !body || typeof body !== 'object' || Array.isArray(body)) return;
-    const problem = shapeProblem(kind, body as Record<string, unknown>, limits.max_messages);
-    if (problem) throw problem;
+    if (!kind || !body || typeof body !== 'object' || Array.isArray(body)) return done();
+    done(shapeProblem(kind, body as Record<string, unknown>, limits.max_messages) ?? undefined);
   });
 }
 

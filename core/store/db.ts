@@ -5,6 +5,11 @@ import { MIGRATIONS } from './migrations.js';
 
 export type Row = Record<string, unknown>;
 
+/** `INSERT … VALUES (?, ?, …)`: prefix and the one parameter group. */
+const MULTI_ROW = /^(\s*INSERT\b[\s\S]*\bVALUES\s*)(\(\s*\?(?:\s*,\s*\?)*\s*\))\s*;?\s*$/i;
+/** Bound parameters per statement: SQLite's default limit is 32,766. */
+const MAX_PARAMS = 30_000;
+
 /**
  * The embedded store: one SQLite file under the data dir. sqlite3 runs queries on libuv's
  * thread pool, so nothing here blocks the event loop. WAL mode lets the CLI read and write
@@ -56,8 +61,23 @@ export class Db {
     );
   }
 
-  /** Run one statement for many parameter rows, prepared once (batched inserts). */
-  runMany(sql: string, rows: unknown[][]): Promise<void> {
+  /**
+   * Run one statement for many parameter rows (batched inserts). An `INSERT … VALUES (?,…)`
+   * becomes multi-row statements of up to 500 rows: sqlite3 queues every statement call to the
+   * thread pool, so one call per row costs more CPU than the insert itself.
+   */
+  async runMany(sql: string, rows: unknown[][]): Promise<void> {
+    const m = MULTI_ROW.exec(sql);
+    if (!m || rows.length < 2) return this.runEach(sql, rows);
+    const group = m[2];
+    const perChunk = Math.max(1, Math.min(500, Math.floor(MAX_PARAMS / rows[0].length)));
+    for (let i = 0; i < rows.length; i += perChunk) {
+      const chunk = rows.slice(i, i + perChunk);
+      await this.run(m[1] + Array(chunk.length).fill(group).join(','), chunk.flat());
+    }
+  }
+
+  private runEach(sql: string, rows: unknown[][]): Promise<void> {
     return new Promise((resolve, reject) => {
       const stmt = this.db.prepare(sql, (err) => {
         if (err) return reject(err);

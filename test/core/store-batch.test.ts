@@ -1,0 +1,37 @@
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Db } from '../../core/store/db.js';
+import { BatchWriter } from '../../core/store/batch.js';
+
+t.test('batched inserts land every row, in multi-row statements, replacing by key', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-batch-'));
+  const db = await Db.open(dir);
+  t.teardown(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await db.exec('CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER NOT NULL, body TEXT)');
+  const w = new BatchWriter<{ id: string; n: number; body: string | null }>(db, 'INSERT OR REPLACE INTO t (id, n, body) VALUES (?, ?, ?)', (r) => [r.id, r.n, r.body], { maxRows: 100_000 });
+  // More rows than one statement holds (500), a NULL, text with quotes and commas, and a repeated key.
+  for (let i = 0; i < 1234; i++) w.push({ id: `r${i}`, n: i, body: i % 7 ? `it's "row", ${i}` : null });
+  w.push({ id: 'r5', n: -5, body: 'replaced' });
+  await w.flush();
+  t.equal((await db.get<{ c: number }>('SELECT COUNT(*) AS c FROM t'))?.c, 1234, 'every row, once per key');
+  t.same(await db.get('SELECT n, body FROM t WHERE id = ?', ['r5']), { n: -5, body: 'replaced' }, 'the later row wins');
+  t.same(await db.get('SELECT n, body FROM t WHERE id = ?', ['r7']), { n: 7, body: null });
+  t.same(await db.get('SELECT n, body FROM t WHERE id = ?', ['r1233']), { n: 1233, body: `it's "row", 1233` }, 'the last chunk');
+
+  // A failing batch rolls back whole and is reported, and the writer keeps working.
+  const errors: unknown[] = [];
+  const strict = new BatchWriter<{ id: string; n: number | null }>(db, 'INSERT INTO t (id, n) VALUES (?, ?)', (r) => [r.id, r.n], { onError: (e) => errors.push(e) });
+  strict.push({ id: 'x1', n: 1 });
+  strict.push({ id: 'x2', n: null }); // NOT NULL
+  await strict.flush();
+  t.equal(errors.length, 1, 'the error is reported');
+  t.equal(await db.get('SELECT n FROM t WHERE id = ?', ['x1']), undefined, 'nothing of the failed batch is kept');
+  strict.push({ id: 'x3', n: 3 });
+  await strict.flush();
+  t.same(await db.get('SELECT n FROM t WHERE id = ?', ['x3']), { n: 3 }, 'the next batch lands');
+});
