@@ -160,6 +160,11 @@ export class Access {
     return { class: 'rate_limited', status: null, message: `target ${target.id} skipped: its gateway-side rate limit (${what}) is reached`, retryAfterMs: adm.tooLarge ? null : adm.retryAfterMs };
   }
 
+  /** Whether settle() has anything to do for this request: token charges, or a key with a budget. */
+  settles(ctx: RequestContext): boolean {
+    return charges.has(ctx) || (ctx.summary.keyId !== null && this.keys.byId(ctx.summary.keyId)?.budget != null);
+  }
+
   /**
    * After the response (and after the postResponse hooks, so the cost plugin has set
    * `outcome.costUsd`): settle token charges from real usage, and add the spend to the

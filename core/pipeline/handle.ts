@@ -122,7 +122,8 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
     if (r && r.kind === 'json') {
       ttftMs = r.ttfbMs;
       usage = r.usage;
-      reply.code(200).headers({ ...headers, 'content-type': 'application/json' }).send(r.body);
+      headers['content-type'] = 'application/json';
+      reply.code(200).headers(headers).send(r.body);
     } else if (r && r.kind === 'stream') {
       ttftMs = r.ttfbMs;
       reply.hijack();
@@ -175,5 +176,5 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
     costUsd: null,
   };
   // Settlement (tokens, budget spend) runs after postResponse, which sets outcome.costUsd.
-  if (state.hooks.postResponse.length || state.access) setImmediate(() => void state.hooks.runPostResponse(ctx, outcome).then(() => state.access?.settle(ctx, outcome)));
+  if (state.hooks.postResponse.length || state.access?.settles(ctx)) setImmediate(() => void state.hooks.runPostResponse(ctx, outcome).then(() => state.access?.settle(ctx, outcome)));
 }

@@ -12,7 +12,10 @@ t.test('bad requests get a clear 4xx in the OpenAI error shape and never reach a
   let res = await post('{"model": "m", "messages": [');
   t.equal(res.status, 400, 'malformed JSON');
   t.match(await res.json(), shape('SY_ERR_INVALID_JSON'));
-  t.match(res.headers.get('x-request-id'), /^[0-9a-f-]{36}$/, 'a request id, even for a body that does not parse');
+  const rid = res.headers.get('x-request-id') ?? '';
+  t.match(rid, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a request id (a UUIDv7), even for a body that does not parse');
+  const ms = parseInt(rid.replace('-', '').slice(0, 12), 16);
+  t.ok(Math.abs(ms - Date.now()) < 3_600_000, 'its first 48 bits are the time it was made, so ids sort by time');
 
   res = await post(JSON.stringify({ model: 'no-such-route', messages: [] }));
   t.equal(res.status, 404, 'unknown model');

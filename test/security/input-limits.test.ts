@@ -1,4 +1,5 @@
 import t from 'tap';
+import fc from 'fast-check';
 import { request } from 'node:http';
 import { startFakeUpstream, ok } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
@@ -33,7 +34,14 @@ t.test('jsonDepthExceeds counts brackets outside strings only', async (t) => {
   t.equal(jsonDepthExceeds('{"a":[1]}', 2), false);
   t.equal(jsonDepthExceeds('{"a":"[[[[[[[[{{{{{{"}', 1), false, 'brackets inside strings do not count');
   t.equal(jsonDepthExceeds('{"a":"\\"[[[["}', 1), false, 'escaped quotes do not end the string');
+  t.equal(jsonDepthExceeds('{"a":"x\\\\","b":[[1]]}', 2), true, 'an escaped backslash before a quote ends the string');
   t.equal(jsonDepthExceeds('['.repeat(1_000_000), 64), true);
+  // Against the depth of the parsed value, for any JSON (strings full of quotes, backslashes, brackets).
+  const depthOf = (v: unknown): number => (v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v as object).map(depthOf)) : 0);
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 6 }), fc.integer({ min: 0, max: 7 }), (v, max) => jsonDepthExceeds(JSON.stringify(v), max) === depthOf(v) > max),
+    { numRuns: 2000 },
+  );
 });
 
 t.test('JSON nesting deeper than server.max_json_depth is a 400 in the entry\'s error shape', async (t) => {
