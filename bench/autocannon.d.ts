@@ -14,6 +14,8 @@ declare module 'autocannon' {
     /** Seconds. */
     timeout?: number;
     bailout?: number;
+    /** Requests per second across all connections. */
+    overallRate?: number;
   }
 
   export interface Result {

@@ -1,5 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { scrub } from './access/secrets.js';
+import { BatchedFdDestination } from './log-destination.js';
 
 /**
  * Paths pino must never print. Only fixed paths: wildcard paths cost ~50 µs a line in
@@ -16,9 +17,7 @@ export function createLogger(level: LoggerOptions['level'] = 'info', destination
   // Every line also passes through scrub(): a configured secret never reaches the log, whatever object carried it.
   const opts: LoggerOptions = { level, base: { svc: 'switchyard' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, hooks: { streamWrite: scrub } };
   if (destination) return pino(opts, destination as pino.DestinationStream);
-  // Lines are written in batches of 8 KiB (one request line each costs a syscall otherwise,
-  // measured at ~20% of the gateway's CPU under load); a timer flushes quiet periods.
-  const dest = pino.destination({ fd: 2, sync: false, minLength: 8192 });
-  setInterval(() => dest.flush(), 250).unref();
-  return pino(opts, dest);
+  // Lines are written in batches (one request line each costs a syscall otherwise, measured at
+  // ~20% of the gateway's CPU under load); see log-destination.ts for why not sonic-boom's.
+  return pino(opts, BatchedFdDestination.stderr());
 }

@@ -52,4 +52,8 @@ t.test('switchyard start drains on SIGTERM and exits 0', async (t) => {
   const code = await new Promise((r) => child.on('exit', r));
   t.equal(code, 0);
   t.match(err, /draining/);
+  // Log lines are written in batches: the ones queued at exit are written too, in order.
+  const lines = err.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; status?: number });
+  t.match(lines.find((l) => l.msg === 'request'), { status: 200 }, "the drained request's log line");
+  t.equal(lines[lines.length - 1].msg, 'stopped', 'the last line is the last thing logged');
 });
