@@ -65,7 +65,8 @@ export class Hooks {
   async runPreRoute(ctx: RequestContext): Promise<void> {
     for (const h of this.preRoute) {
       try {
-        await h.fn(ctx);
+        const r = h.fn(ctx);
+        if (isThenable(r)) await r;
       } catch (err) {
         if (err instanceof GatewayError) throw err;
         this.fault(h, 'preRoute', err);
@@ -76,7 +77,8 @@ export class Hooks {
   async runSelectProvider(ctx: RequestContext, plan: Plan): Promise<Plan> {
     for (const h of this.selectProvider) {
       try {
-        const next = await h.fn(ctx, plan);
+        let next = h.fn(ctx, plan);
+        if (isThenable(next)) next = await next;
         if (next) plan = validPlan(next, plan, h.plugin);
       } catch (err) {
         if (err instanceof GatewayError) throw err;
@@ -89,7 +91,8 @@ export class Hooks {
   async runOnError(ctx: RequestContext, attempt: AttemptRecord, failure: Failure, action: ErrorAction): Promise<ErrorAction> {
     for (const h of this.onError) {
       try {
-        const r = await h.fn(ctx, attempt, failure, action);
+        let r = h.fn(ctx, attempt, failure, action);
+        if (isThenable(r)) r = await r;
         const a = typeof r === 'string' ? r : r?.action;
         if (a === 'retry' || a === 'fallback' || a === 'fail') action = a;
       } catch (err) {
@@ -103,7 +106,8 @@ export class Hooks {
   async runPostResponse(ctx: RequestContext, outcome: Outcome): Promise<void> {
     for (const h of this.postResponse) {
       try {
-        await h.fn(ctx, outcome);
+        const r = h.fn(ctx, outcome);
+        if (isThenable(r)) await r;
       } catch (err) {
         this.report(h.plugin, 'postResponse', err);
       }
@@ -111,12 +115,19 @@ export class Hooks {
   }
 }
 
+/** Most hooks are synchronous: awaiting only real promises saves a microtask per hook per request. */
+function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /** A hook's plan must only hold candidates it was offered (no invented targets). */
 function validPlan(next: Plan, prev: Plan, plugin: string): Plan {
   if (!Array.isArray(next.candidates)) throw new TypeError(`plugin ${plugin}: selectProvider returned a plan without candidates`);
-  const known = new Set<string>(prev.candidates.map((c: Candidate) => c.id));
+  // Routes have a handful of targets: a scan beats building a Set on every request.
+  const prevC = prev.candidates;
+  const known = prevC.length > 16 ? new Set<string>(prevC.map((c: Candidate) => c.id)) : null;
   for (const c of next.candidates) {
-    if (!c || !known.has(c.id)) throw new TypeError(`plugin ${plugin}: selectProvider returned unknown candidate ${String(c?.id)}`);
+    if (!c || !(known ? known.has(c.id) : prevC.some((p) => p.id === c.id))) throw new TypeError(`plugin ${plugin}: selectProvider returned unknown candidate ${String(c?.id)}`);
   }
   return next;
 }
