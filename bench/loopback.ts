@@ -17,3 +17,18 @@ net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]): n
   }
   return (listen as (...a: unknown[]) => net.Server).apply(this, args);
 } as typeof net.Server.prototype.listen;
+
+/**
+ * Portkey-AI/gateway#1389: Portkey streams by building `new Response(stream, upstreamResponse)`
+ * and then appending headers; with the lightweight Response that its bundled @hono/node-server
+ * installs, the upstream fetch's immutable Headers are kept and the append throws (HTTP 500 on
+ * every stream). Here stream responses from fetch are re-wrapped with their own Headers so the
+ * peer can be measured; JSON responses pass untouched.
+ */
+const OriginalResponse = globalThis.Response;
+const originalFetch = globalThis.fetch;
+globalThis.fetch = async function (...args: Parameters<typeof fetch>): Promise<Response> {
+  const r = await originalFetch(...args);
+  if (!r.headers.get('content-type')?.includes('text/event-stream')) return r;
+  return new OriginalResponse(r.body, { status: r.status, statusText: r.statusText, headers: new Headers(r.headers) });
+};

@@ -190,7 +190,7 @@ async function main(): Promise<number> {
     arms: [],
     ratios: { median: {}, best: {} },
     targets: [],
-    notMeasured: ['RSS over a 10-minute soak at steady load', 'policy call p50 inside the sandbox (bench/sandbox.ts measures it: node dist/bench/sandbox.js)'],
+    notMeasured: ['RSS over a 10-minute soak at steady load (its own command: npm run bench:soak, bench/results/soak-latest.md)', 'policy call p50 inside the sandbox (bench/sandbox.ts measures it: node dist/bench/sandbox.js)'],
   };
   log(renderHeader(result));
   log(`scratch dir: ${tmp}${keep ? '' : ' (removed at the end; --keep keeps it)'}`);

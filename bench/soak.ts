@@ -1,16 +1,19 @@
 /**
  * Soak: one arm (default: the full pipeline) at a steady request rate for minutes, RSS read
- * from /proc every few seconds. Json and stream requests alternate in 10 s slices. Memory is
- * "flat" when the last minute's median RSS is within 10% of the second minute's (the first is
- * warm-up: JIT, pools, SQLite page cache) and the fitted slope after warm-up stays under
- * 1 MiB/min.
+ * from /proc every few seconds. Json and stream requests alternate in 10 s slices.
+ *
+ * RSS under load is a sawtooth (the heap grows until V8 collects it), so single readings and
+ * fitted slopes mostly measure where in the tooth they fell. A leak shows in the troughs: memory
+ * is "flat" when the lowest RSS of the last two minutes is within 10% of the second minute's
+ * (the first minute is warm-up: JIT, pools, SQLite page cache), and so are the peaks.
  *
  *   npm run bench:soak [-- --minutes 10] [--rate 1500] [--connections 16] [--arm switchyard-full] [--no-pin]
+ *   node dist/bench/soak.js --render bench/results/soak-<timestamp>.json    (judge a saved run again)
  *
- * Writes bench/results/soak-<timestamp>.json and bench/results/soak-latest.md.
+ * Writes bench/results/soak-<timestamp>.json, soak-latest.json and soak-latest.md.
  */
 import autocannon from 'autocannon';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argFlag, argValue } from './args.js';
@@ -64,6 +67,12 @@ function slice(url: string, stream: boolean): Promise<{ ok: number; bad: number 
 }
 
 async function main(): Promise<number> {
+  const saved = argValue('--render');
+  if (saved) {
+    const r = judge(JSON.parse(readFileSync(saved, 'utf8')) as SoakRun);
+    process.stdout.write(render(r));
+    return r.flat ? 0 : 1;
+  }
   const arm = ARMS.find((a) => a.name === armName);
   if (!arm || arm.name === 'direct') throw new Error(`--arm must be one of ${ARMS.filter((a) => a.name !== 'direct').map((a) => a.name).join(', ')}`);
   const pin = setupPinning(argFlag('--no-pin'));
@@ -109,42 +118,67 @@ async function main(): Promise<number> {
     await up.stop();
   }
 
-  const inMinute = (m: number) => samples.filter((x) => x.atS >= m * 60 && x.atS < (m + 1) * 60).map((x) => x.rssMiB);
-  const second = median(inMinute(1));
-  const lastMinute = median(samples.filter((x) => x.atS >= samples[samples.length - 1].atS - 60).map((x) => x.rssMiB));
-  const afterWarmup = samples.filter((x) => x.atS >= 60);
-  const slope = slopePerMin(afterWarmup);
-  const growthPct = ((lastMinute - second) / second) * 100;
-  const flat = growthPct <= 10 && slope < 1;
-  const result = {
-    timestamp: new Date().toISOString(),
-    arm: arm.name,
-    minutes,
-    rate,
-    connections,
-    requests: { ok, notOk: bad },
-    rssMiB: { start: samples[0]?.rssMiB, secondMinuteMedian: second, lastMinuteMedian: lastMinute, max: Math.max(...samples.map((x) => x.rssMiB)) },
-    growthPct: Math.round(growthPct * 10) / 10,
-    slopeMiBPerMin: Math.round(slope * 100) / 100,
-    flat,
-    samples,
-  };
-  const md = [
-    `Soak ${result.timestamp}: ${arm.label}, ${rate} req/s target over ${connections} connections, ${minutes} min (json and stream alternating every ${SLICE_S} s)`,
-    '',
-    '| requests ok | not ok | RSS at start | 2nd-minute median | last-minute median | max | growth | slope after warm-up | flat |',
-    '|--:|--:|--:|--:|--:|--:|--:|--:|:--|',
-    `| ${ok} | ${bad} | ${result.rssMiB.start} MiB | ${second} MiB | ${lastMinute} MiB | ${result.rssMiB.max} MiB | ${result.growthPct}% | ${result.slopeMiBPerMin} MiB/min | ${flat ? 'yes' : 'NO'} |`,
-    '',
-  ].join('\n');
+  const result = judge({ timestamp: new Date().toISOString(), arm: arm.name, label: arm.label, minutes, rate, connections, requests: { ok, notOk: bad }, samples });
+  const md = render(result);
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `soak-${result.timestamp.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(dir, 'soak-latest.json'), JSON.stringify(result, null, 2) + '\n');
   writeFileSync(join(dir, 'soak-latest.md'), md);
   process.stdout.write(md);
   clearTimeout(watchdog);
   rmSync(tmp, { recursive: true, force: true });
-  return flat ? 0 : 1;
+  return result.flat ? 0 : 1;
+}
+
+interface SoakRun {
+  timestamp: string;
+  arm: string;
+  label: string;
+  minutes: number;
+  rate: number;
+  connections: number;
+  requests: { ok: number; notOk: number };
+  samples: Sample[];
+}
+
+interface MinuteRss {
+  minute: number;
+  min: number;
+  median: number;
+  max: number;
+}
+
+type Judged = SoakRun & { perMinute: MinuteRss[]; troughGrowthPct: number; peakGrowthPct: number; slopeMiBPerMin: number; flat: boolean };
+
+function judge(run: SoakRun): Judged {
+  const s = run.samples;
+  const end = s[s.length - 1]?.atS ?? 0;
+  const perMinute: MinuteRss[] = [];
+  for (let m = 0; m * 60 < end; m++) {
+    const x = s.filter((v) => v.atS >= m * 60 && v.atS < (m + 1) * 60).map((v) => v.rssMiB);
+    if (x.length) perMinute.push({ minute: m + 1, min: Math.min(...x), median: median(x), max: Math.max(...x) });
+  }
+  const second = s.filter((v) => v.atS >= 60 && v.atS < 120).map((v) => v.rssMiB);
+  const lastTwo = s.filter((v) => v.atS >= Math.max(120, end - 120)).map((v) => v.rssMiB);
+  const pct = (a: number, b: number) => Math.round(((a - b) / b) * 1000) / 10;
+  const troughGrowthPct = second.length && lastTwo.length ? pct(Math.min(...lastTwo), Math.min(...second)) : NaN;
+  const peakGrowthPct = second.length && lastTwo.length ? pct(Math.max(...lastTwo), Math.max(...second)) : NaN;
+  const slopeMiBPerMin = Math.round(slopePerMin(s.filter((v) => v.atS >= 60)) * 100) / 100;
+  return { ...run, perMinute, troughGrowthPct, peakGrowthPct, slopeMiBPerMin, flat: troughGrowthPct <= 10 && peakGrowthPct <= 10 };
+}
+
+function render(r: Judged): string {
+  return [
+    `Soak ${r.timestamp}: ${r.label}, ${r.rate} req/s target over ${r.connections} connections, ${r.minutes} min (json and stream alternating every ${SLICE_S} s); ${r.requests.ok} requests ok, ${r.requests.notOk} not ok`,
+    '',
+    '| minute | RSS min MiB | median | max |',
+    '|--:|--:|--:|--:|',
+    ...r.perMinute.map((m) => `| ${m.minute} | ${m.min} | ${m.median} | ${m.max} |`),
+    '',
+    `Troughs (lowest RSS, after collections): last two minutes vs the second minute ${r.troughGrowthPct >= 0 ? '+' : ''}${r.troughGrowthPct}%; peaks ${r.peakGrowthPct >= 0 ? '+' : ''}${r.peakGrowthPct}%; fitted slope after warm-up ${r.slopeMiBPerMin} MiB/min (sawtooth-dominated). Flat (both within 10%): ${r.flat ? 'yes' : 'NO'}.`,
+    '',
+  ].join('\n');
 }
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
