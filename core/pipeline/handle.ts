@@ -7,7 +7,7 @@ import { PASSTHROUGH_CLASSES, type Failure } from '../attempts/failure.js';
 import { runAttemptLoop, type LoopResult } from '../attempts/loop.js';
 import { routeModeOf } from '../attempts/route-mode.js';
 import { relayStream } from '../streaming/relay.js';
-import type { Outcome, RequestContext } from './context.js';
+import { Context, type Outcome, type RequestContext } from './context.js';
 import type { Hooks } from './hooks.js';
 import { staticPlan } from './plan.js';
 import { summarize } from './summary.js';
@@ -62,7 +62,7 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
   };
   reply.raw.on('close', onClose);
 
-  const ctx: RequestContext = {
+  const ctx: RequestContext = new Context({
     id,
     entry,
     protocol,
@@ -73,9 +73,6 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
     route,
     summary: summarize(entry, body, req.headers, keyId ?? state.access?.keyIdOf(req) ?? null),
     abort,
-    get signal() {
-      return abort.signal;
-    },
     deadlineAt: t0 + route.deadlineMs,
     random: Math.random(),
     plan: null,
@@ -83,7 +80,7 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
     responseHeaders: {},
     state: {},
     log: state.log,
-  };
+  });
 
   let loop: LoopResult | null = null;
   let usage: Usage | null = null;
