@@ -74,9 +74,16 @@ export class Access {
   /**
    * Admission: route ownership (403), budget (402), key and route rate limits (429, with
    * Retry-After and x-ratelimit-* headers). Throws a GatewayError to refuse; on success
-   * the x-ratelimit-* headers go on the response.
+   * the x-ratelimit-* headers go on the response. Null when there is nothing to check (no
+   * client keys, no route rate limit): most requests then pay for no promise and no charge record.
    */
-  async admit(ctx: RequestContext): Promise<void> {
+  admit(ctx: RequestContext): Promise<void> | null {
+    const rl = ctx.route.rateLimit;
+    if (!this.keys.enabled && !rl?.rpm && !rl?.tpm) return null;
+    return this.admitChecked(ctx);
+  }
+
+  private async admitChecked(ctx: RequestContext): Promise<void> {
     let key: ClientKey | undefined;
     if (this.keys.enabled) {
       key = ctx.summary.keyId ? this.keys.byId(ctx.summary.keyId) : undefined;

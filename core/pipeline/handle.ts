@@ -90,7 +90,8 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
   let clientAborted = false;
   let ttftMs: number | null = null;
   try {
-    await state.access?.admit(ctx); // 403 / 402 / 429 before any plugin hook or upstream call
+    const admission = state.access?.admit(ctx); // 403 / 402 / 429 before any plugin hook or upstream call
+    if (admission) await admission;
     await state.hooks.runPreRoute(ctx);
     ctx.plan = await state.hooks.runSelectProvider(ctx, staticPlan(route, entry, ctx.body));
     loop = await runAttemptLoop(ctx, entry, state.hooks, stream);

@@ -16,6 +16,15 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
  */
 export function newRequestId(): string {
   const u = randomUUID(); // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx: keep its random bits and variant
-  const ms = Date.now().toString(16).padStart(12, '0');
-  return `${ms.slice(0, 8)}-${ms.slice(8)}-7${u.slice(15)}`;
+  const now = Date.now();
+  if (now !== prefixMs) {
+    // Requests arriving in the same millisecond share the prefix: formatted once.
+    const ms = now.toString(16).padStart(12, '0');
+    prefix = `${ms.slice(0, 8)}-${ms.slice(8)}-7`;
+    prefixMs = now;
+  }
+  return prefix + u.slice(15);
 }
+
+let prefixMs = -1;
+let prefix = '';
