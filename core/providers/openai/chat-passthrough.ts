@@ -2,7 +2,6 @@ import type { Exchange, FrameVerdict, StreamTranslator, Usage } from '../types.j
 import type { Target } from '../../routing/table.js';
 import { openAIUsage } from './usage.js';
 import { mapMaxTokensField } from './chat-stream-reader.js';
-import { scanCompletion } from './completion-scan.js';
 
 /**
  * OpenAI chat entry → OpenAI-compatible upstream: the body passes through with the model
@@ -91,8 +90,6 @@ export const openAIChatPassthrough: Exchange = {
     return { path: '/chat/completions', body: JSON.stringify({ ...mapMaxTokensField(body, target.maxTokensField), model: target.model }) };
   },
   response(raw: Buffer) {
-    const scanned = scanCompletion(raw);
-    if (scanned) return { body: raw, usage: scanned.usage, contentFiltered: scanned.contentFiltered };
     const json = JSON.parse(raw.toString('utf8')) as { choices?: { finish_reason?: string }[]; usage?: unknown; error?: unknown };
     if (!json || typeof json !== 'object' || json.error || !Array.isArray(json.choices)) throw new Error('upstream 200 is not a chat completion');
     return { body: raw, usage: openAIUsage(json.usage), contentFiltered: json.choices[0]?.finish_reason === 'content_filter' };
