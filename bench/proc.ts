@@ -227,3 +227,21 @@ export async function otherCpuPct(pids: number[], ms: number): Promise<number> {
   const secs = (performance.now() - t0) / 1000;
   return Math.max(0, ((busyJiffies() - b0 - (own() - o0)) / 100 / secs) * 100);
 }
+
+/** Run a bench command: exit with its code; on a signal or a crash, kill every child it started first. */
+export function runMain(name: string, main: () => Promise<number>): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killAllChildren();
+      process.exit(130);
+    });
+  }
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${name}: ${(err as Error)?.stack ?? String(err)}\n`);
+      killAllChildren();
+      process.exit(1);
+    },
+  );
+}

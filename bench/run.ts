@@ -21,7 +21,7 @@ import { Client, request } from 'undici';
 import { argFlag, argValue } from './args.js';
 import { ARMS, ROOT, Unavailable, type Started } from './arms.js';
 import { cannon, chatBody, setPromptChars, ttftLoop, type CannonResult, type Percentiles, type Target, type TtftResult } from './load.js';
-import { cpuMeter, cpusAllowed, otherCpuPct, freePort, killAllChildren, loadAvg, memOf, setupPinning, spawnNode, waitReady, type CpuUse } from './proc.js';
+import { cpuMeter, cpusAllowed, otherCpuPct, freePort, killAllChildren, loadAvg, memOf, runMain, setupPinning, spawnNode, waitReady, type CpuUse } from './proc.js';
 import { addDeltas, computeRatios, renderHeader, renderMarkdown, type ArmResult, type BenchResult, type Cell, type Round } from './report.js';
 
 const quick = argFlag('--quick');
@@ -318,18 +318,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    killAllChildren();
-    process.exit(130);
-  });
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench: ${(err as Error)?.stack ?? String(err)}\n`);
-    killAllChildren();
-    process.exit(1);
-  },
-);
+runMain('bench', main);

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { argFlag, argValue } from './args.js';
 import { ARMS, ROOT } from './arms.js';
 import { chatBody } from './load.js';
-import { freePort, killAllChildren, memOf, setupPinning, spawnNode, waitReady } from './proc.js';
+import { freePort, killAllChildren, memOf, runMain, setupPinning, spawnNode, waitReady } from './proc.js';
 
 const minutes = Number(argValue('--minutes') ?? 10);
 const rate = Number(argValue('--rate') ?? 1500);
@@ -181,18 +181,4 @@ function render(r: Judged): string {
   ].join('\n');
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    killAllChildren();
-    process.exit(130);
-  });
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`soak: ${(err as Error)?.stack ?? String(err)}\n`);
-    killAllChildren();
-    process.exit(1);
-  },
-);
+runMain('soak', main);
