@@ -21,6 +21,7 @@ export class BatchedFdDestination {
   /** flush(cb) callers, answered once everything queued before them is written. */
   private waiters: (() => void)[] = [];
   dropped = 0;
+  private reportedDropped = 0;
 
   private static shared: BatchedFdDestination | null = null;
 
@@ -94,6 +95,14 @@ export class BatchedFdDestination {
       }
       if (off + n < buf.length) return this.send(buf, off + n);
       this.writing = false;
+      if (this.dropped > this.reportedDropped && this.chars < MAX_QUEUED_CHARS) {
+        // The reader is catching up: say what was lost while it did not (past the cap, on purpose).
+        const lost = this.dropped - this.reportedDropped;
+        this.reportedDropped = this.dropped;
+        const line = `${JSON.stringify({ level: 40, time: Date.now(), svc: 'switchyard', msg: `${lost} log lines dropped: stderr was not read fast enough` })}\n`;
+        this.parts.push(line);
+        this.chars += line.length;
+      }
       if (this.chars >= BATCH_CHARS || (this.waiters.length && this.chars > 0)) this.flush();
       else this.answerWaiters();
     });
