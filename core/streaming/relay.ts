@@ -38,21 +38,25 @@ export async function relayStream(res: ServerResponse, open: OpenStream, headers
     if (!res.destroyed) res.end(tail);
     return { complete, interrupted, clientAborted: false, reason };
   };
-  const fail = (reason: string) => end(false, true, reason, tr.errorEvent(`upstream stream failed after content was sent: ${reason}`, 'SY_ERR_STREAM_INTERRUPTED'));
+  // `sent`: frames of the current batch not written yet, which go out before the error event.
+  const fail = (reason: string, sent = '') => end(false, true, reason, sent + tr.errorEvent(`upstream stream failed after content was sent: ${reason}`, 'SY_ERR_STREAM_INTERRUPTED'));
 
   try {
     await write(res, open.head);
     if (open.finished) return end(true, false, null);
     let events = open.pending;
     for (;;) {
+      // Frames that arrived together leave together: one write per upstream read, not per frame.
+      let out = '';
       for (const ev of events) {
         const v = tr.frame(ev.event, ev.data);
-        if (v.kind === 'error') return fail(v.failure!.message);
+        if (v.kind === 'error') return fail(v.failure!.message, out);
         if (v.kind === 'skip') continue;
-        const p = write(res, v.out ?? '');
-        if (p) await p;
-        if (v.kind === 'done') return end(true, false, null);
+        out += v.out ?? '';
+        if (v.kind === 'done') return end(true, false, null, out);
       }
+      const p = write(res, out);
+      if (p) await p;
       if (res.destroyed) break;
       const next = await open.next();
       if (next === null) {
