@@ -25,7 +25,6 @@ export interface PipelineState {
   access?: Access;
 }
 
-
 /** Status and message for a request whose every attempt failed. */
 function exhausted(f: Failure | null, attempts: number): GatewayError {
   if (!f) return new GatewayError('SY_ERR_UPSTREAM_EXHAUSTED', 'no target is available for this route', { status: 503 });
