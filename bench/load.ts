@@ -40,6 +40,14 @@ export interface TtftResult {
   seconds: number;
 }
 
+/** Median of the finite values (mean of the middle two for an even count); NaN when there are none. */
+export function median(xs: number[]): number {
+  const a = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
+  if (!a.length) return NaN;
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+}
+
 export function percentiles(values: Float64Array, n: number): Percentiles {
   if (n === 0) return { count: 0, p50: NaN, p99: NaN, mean: NaN };
   const a = values.slice(0, n).sort();

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { Client, request } from 'undici';
 import { argFlag, argValue } from './args.js';
 import { ARMS, ROOT, Unavailable, type Started } from './arms.js';
-import { cannon, chatBody, setPromptChars, ttftLoop, type CannonResult, type Percentiles, type Target, type TtftResult } from './load.js';
+import { cannon, chatBody, median, setPromptChars, ttftLoop, type CannonResult, type Percentiles, type Target, type TtftResult } from './load.js';
 import { cpuMeter, cpusAllowed, otherCpuPct, freePort, killAllChildren, loadAvg, memOf, runMain, setupPinning, spawnNode, waitReady, type CpuUse } from './proc.js';
 import { addDeltas, computeRatios, renderHeader, renderMarkdown, type ArmResult, type BenchResult, type Cell, type Round } from './report.js';
 
@@ -66,12 +66,6 @@ async function sanity(t: Target, stream: boolean): Promise<string | null> {
   }
 }
 
-const median = (xs: number[]): number => {
-  const a = xs.filter((x) => Number.isFinite(x)).sort((p, q) => p - q);
-  if (!a.length) return NaN;
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
-};
 const medP = (ps: Percentiles[]): Percentiles => ({ count: ps.reduce((s, p) => s + p.count, 0), p50: median(ps.map((p) => p.p50)), p99: median(ps.map((p) => p.p99)), mean: median(ps.map((p) => p.mean)) });
 
 /** The reported cell: medians over rounds (counts summed). */

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { argFlag, argValue } from './args.js';
 import { ARMS, ROOT } from './arms.js';
-import { chatBody } from './load.js';
+import { chatBody, median } from './load.js';
 import { freePort, killAllChildren, memOf, runMain, setupPinning, spawnNode, waitReady } from './proc.js';
 
 const minutes = Number(argValue('--minutes') ?? 10);
@@ -34,10 +34,6 @@ interface Sample {
 }
 
 const log = (s: string) => process.stderr.write(s + '\n');
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
 
 /** Least-squares slope of RSS over time, MiB per minute. */
 function slopePerMin(samples: Sample[]): number {

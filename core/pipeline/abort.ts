@@ -11,10 +11,6 @@ export class RequestAbort {
   private listeners: (() => void)[] = [];
   private controller: AbortController | null = null;
 
-  get aborted(): boolean {
-    return this.reason !== null;
-  }
-
   abort(reason: AbortReason): void {
     if (this.reason) return;
     this.reason = reason;

@@ -68,7 +68,7 @@ export class Db {
    */
   async runMany(sql: string, rows: unknown[][]): Promise<void> {
     const m = MULTI_ROW.exec(sql);
-    if (!m || rows.length < 2) return this.runEach(sql, rows);
+    if (!m) return this.runEach(sql, rows);
     const group = m[2];
     const perChunk = Math.max(1, Math.min(500, Math.floor(MAX_PARAMS / rows[0].length)));
     for (let i = 0; i < rows.length; i += perChunk) {
