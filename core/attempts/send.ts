@@ -6,6 +6,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import { SseParser, type SseEvent } from '../streaming/sse.js';
 import { classifyTransportError, type Failure } from './failure.js';
 import { GatewayError, renderError } from '../errors.js';
+import { requestBuffered } from './buffered.js';
 
 /** Lifecycle frames held before the first content frame are capped; past this we commit. */
 const HOLD_CAP_BYTES = 64 * 1024;
@@ -102,16 +103,41 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
     const ge = new GatewayError('SY_ERR_INVALID_REQUEST', `request body cannot be translated for this target: ${String((err as Error)?.message ?? err).slice(0, 200)}`);
     return failed({ class: 'request_invalid', status: 400, message: 'request body cannot be translated', retryAfterMs: null, body: Buffer.from(renderError(ge, ctx.protocol)), contentType: 'application/json' });
   }
+  const opts = {
+    path: provider.basePath + call.path,
+    method: 'POST' as const,
+    headers: call.headers ? { ...provider.headers, ...call.headers } : provider.headers,
+    body: call.body,
+    bodyTimeout: route.idleTimeoutMs,
+  };
+  if (!stream) {
+    try {
+      // For a non-stream answer the first byte is the headers: the idle timer covers the body.
+      const whole = await requestBuffered(provider.pool, opts, abort, ERROR_BODY_CAP, () => clearTimeout(firstContent));
+      if (whole.statusCode >= 400) return failed(provider.adapter.classify(whole.statusCode, whole.headers, whole.body));
+      const contentType = String(whole.headers['content-type'] ?? '');
+      try {
+        if (!contentType.includes('json')) throw new Error(`content-type ${contentType || 'missing'}`);
+        const decoded = exchange.response(whole.body, target, route.model, ctx.body);
+        if (decoded.contentFiltered && route.onContentFilter === 'fallback') {
+          // The refusal as the client's protocol sees it (decoded), in case it is returned as is.
+          const body = typeof decoded.body === 'string' ? Buffer.from(decoded.body) : decoded.body;
+          return failed({ class: 'content_filter', status: whole.statusCode, message: 'upstream refused (content filter)', retryAfterMs: null, body, contentType });
+        }
+        return { ok: true, kind: 'json', body: decoded.body, usage: decoded.usage, ttfbMs: performance.now() - t0 };
+      } catch (err) {
+        return failed({ class: 'server_error', status: whole.statusCode, message: `upstream sent an invalid ${whole.statusCode} body (${(err as Error).message})`, retryAfterMs: null });
+      }
+    } catch (err) {
+      return failed(whyFailure(err));
+    } finally {
+      cleanup();
+    }
+  }
+
   let res: Dispatcher.ResponseData;
   try {
-    res = await provider.pool.request({
-      path: provider.basePath + call.path,
-      method: 'POST',
-      headers: call.headers ? { ...provider.headers, ...call.headers } : provider.headers,
-      body: call.body,
-      signal: abort,
-      bodyTimeout: route.idleTimeoutMs,
-    });
+    res = await provider.pool.request({ ...opts, signal: abort });
   } catch (err) {
     cleanup();
     return failed(whyFailure(err));
@@ -123,24 +149,6 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
       return failed(provider.adapter.classify(res.statusCode, res.headers, body));
     }
     const contentType = String(res.headers['content-type'] ?? '');
-    if (!stream) {
-      // For a non-stream answer the first byte is the headers: the idle timer covers the body.
-      clearTimeout(firstContent);
-      const raw = Buffer.from(await res.body.arrayBuffer());
-      try {
-        if (!contentType.includes('json')) throw new Error(`content-type ${contentType || 'missing'}`);
-        const decoded = exchange.response(raw, target, route.model, ctx.body);
-        if (decoded.contentFiltered && route.onContentFilter === 'fallback') {
-          // The refusal as the client's protocol sees it (decoded), in case it is returned as is.
-          const body = typeof decoded.body === 'string' ? Buffer.from(decoded.body) : decoded.body;
-          return failed({ class: 'content_filter', status: res.statusCode, message: 'upstream refused (content filter)', retryAfterMs: null, body, contentType });
-        }
-        return { ok: true, kind: 'json', body: decoded.body, usage: decoded.usage, ttfbMs: performance.now() - t0 };
-      } catch (err) {
-        return failed({ class: 'server_error', status: res.statusCode, message: `upstream sent an invalid ${res.statusCode} body (${(err as Error).message})`, retryAfterMs: null });
-      }
-    }
-
     if (!contentType.includes('text/event-stream')) {
       res.body.destroy();
       return failed({ class: 'server_error', status: res.statusCode, message: `upstream answered a stream request with ${contentType || 'no content-type'}`, retryAfterMs: null });

@@ -1,0 +1,71 @@
+import type { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import { errors, util, type Dispatcher } from 'undici';
+
+export interface BufferedResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/**
+ * A whole (non-stream) upstream answer read straight off the dispatcher. `pool.request()`
+ * wraps every answer in an async resource, a Readable and a consume promise; a JSON answer is
+ * read whole anyway, so a plain handler collecting the chunks does the same for less (measured
+ * in bench/: see the note in bench/README.md). Error answers keep at most `errorCap` bytes, and
+ * the connection is dropped past that, as the stream path does.
+ */
+export function requestBuffered(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, signal: EventEmitter, errorCap: number, onHeaders?: () => void): Promise<BufferedResponse> {
+  return new Promise((resolve, reject) => {
+    let abort: ((err: Error) => void) | null = null;
+    let aborted = false;
+    let statusCode = 0;
+    let headers: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const onAbort = () => {
+      aborted = true;
+      abort?.(new errors.RequestAbortedError());
+    };
+    signal.once('abort', onAbort);
+    const settle = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      signal.off('abort', onAbort);
+      if (err) reject(err);
+      else resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) });
+    };
+    dispatcher.dispatch(opts, {
+      onConnect(a) {
+        abort = a;
+        if (aborted) a(new errors.RequestAbortedError());
+      },
+      onHeaders(status, rawHeaders) {
+        if (status < 200) return true;
+        statusCode = status;
+        onHeaders?.();
+        headers = util.parseHeaders(rawHeaders as unknown as Buffer[]) as IncomingHttpHeaders;
+        return true;
+      },
+      onData(chunk) {
+        size += chunk.length;
+        if (statusCode >= 400 && size > errorCap) {
+          size -= chunk.length;
+          // Enough of an error body: keep what we have and drop the connection.
+          settle(null);
+          abort?.(new errors.RequestAbortedError());
+          return false;
+        }
+        chunks.push(chunk);
+        return true;
+      },
+      onComplete() {
+        settle(null);
+      },
+      onError(err) {
+        settle(err);
+      },
+    });
+  });
+}
