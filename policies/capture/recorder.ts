@@ -5,7 +5,7 @@ import { BatchWriter } from '../../core/store/batch.js';
 import type { Plan, RequestContext, Outcome } from '../../core/pipeline/context.js';
 import type { PolicyInput } from '../../sdk/types.js';
 import type { PolicyCall } from '../runtime.js';
-import type { Capture } from './types.js';
+import type { Capture, CapturedDecision, CapturedOutcome } from './types.js';
 import { redactBody } from './redact.js';
 
 const INSERT = 'INSERT OR REPLACE INTO captures (id, ts, route, input, decision, outcome, bodies) VALUES (?,?,?,?,?,?,?)';
@@ -17,11 +17,12 @@ const INSERT = 'INSERT OR REPLACE INTO captures (id, ts, route, input, decision,
  * fallback requests (`capture.fallback_bodies`) keeps redacted bodies for review.
  */
 export class CaptureRecorder {
-  readonly writer: BatchWriter<Capture>;
+  /** Rows as INSERT parameters: the JSON columns are serialised on the request path, once. */
+  readonly writer: BatchWriter<unknown[]>;
   private readonly retention: NodeJS.Timeout;
 
   constructor(private readonly db: Db, private readonly cfg: Config['capture'], log: Logger) {
-    this.writer = new BatchWriter<Capture>(db, INSERT, (c) => [c.id, c.ts, c.route, JSON.stringify(c.input), JSON.stringify(c.decision), JSON.stringify(c.outcome), c.bodies ? JSON.stringify(c.bodies) : null], {
+    this.writer = new BatchWriter<unknown[]>(db, INSERT, (row) => row, {
       onError: (err) => log.error({ err }, 'capture write failed'),
     });
     const prune = async () => {
@@ -36,52 +37,44 @@ export class CaptureRecorder {
     this.retention.unref();
   }
 
-  /** selectProvider hook, registered just before the policy's: snapshot what the policy will see. */
+  /**
+   * selectProvider hook, registered just before the policy's: what the policy will see, as
+   * the JSON the capture stores (serialising now is the snapshot: later hooks cannot change it).
+   */
   snapshot = (ctx: RequestContext, plan: Plan): void => {
-    const input: PolicyInput = {
-      request: { ...ctx.summary, metadata: { ...ctx.summary.metadata } },
-      candidates: plan.candidates.map((c) => ({ ...c })),
-      now: ctx.receivedAt,
-      random: ctx.random,
-    };
-    ctx.state.capture = input;
+    const input: PolicyInput = { request: ctx.summary, candidates: plan.candidates, now: ctx.receivedAt, random: ctx.random };
+    ctx.state.capture = JSON.stringify(input);
   };
 
   /** postResponse hook: the decision actually used and what happened. */
   record = (ctx: RequestContext, o: Outcome): void => {
-    const input = ctx.state.capture as PolicyInput | undefined;
-    if (!input || !ctx.plan) return;
+    const input = ctx.state.capture as string | undefined;
+    if (input === undefined || !ctx.plan) return;
     const call = ctx.state.policy as PolicyCall | undefined;
     const fellBack = o.attempts.length > 1 || (o.attempts[0]?.errorClass ?? null) !== null;
     let bodies: Capture['bodies'] = null;
     if (this.cfg.prompts) bodies = { request: redactBody(ctx.body) };
     else if (fellBack && this.cfg.fallback_bodies > 0 && Math.random() < this.cfg.fallback_bodies) bodies = { request: redactBody(ctx.body) };
-    this.writer.push({
-      id: ctx.id,
-      ts: ctx.receivedAt,
-      route: ctx.route.model,
-      input,
-      decision: {
-        order: ctx.plan.candidates.map((c) => c.id),
-        reason: ctx.plan.reason,
-        maxAttempts: ctx.plan.maxAttempts,
-        hedgeAfterMs: ctx.plan.hedgeAfterMs ?? null,
-        revision: call?.revision ?? null,
-        policyError: call && !call.ok ? call.error : null,
-      },
-      outcome: {
-        status: o.status,
-        routeMode: o.routeMode,
-        served: o.served?.id ?? null,
-        attempts: o.attempts.map((a) => ({ target: a.target, provider: a.provider, status: a.status, errorClass: a.errorClass, latencyMs: Math.round(a.latencyMs * 100) / 100 })),
-        inputTokens: o.usage?.inputTokens ?? input.request.estimatedInputTokens,
-        outputTokens: o.usage?.outputTokens ?? null,
-        usageEstimated: o.usage?.estimated ?? true,
-        costUsd: o.costUsd,
-        latencyMs: Math.round(o.latencyMs * 100) / 100,
-      },
-      bodies,
-    });
+    const decision: CapturedDecision = {
+      order: ctx.plan.candidates.map((c) => c.id),
+      reason: ctx.plan.reason,
+      maxAttempts: ctx.plan.maxAttempts,
+      hedgeAfterMs: ctx.plan.hedgeAfterMs ?? null,
+      revision: call?.revision ?? null,
+      policyError: call && !call.ok ? call.error : null,
+    };
+    const outcome: CapturedOutcome = {
+      status: o.status,
+      routeMode: o.routeMode,
+      served: o.served?.id ?? null,
+      attempts: o.attempts.map((a) => ({ target: a.target, provider: a.provider, status: a.status, errorClass: a.errorClass, latencyMs: Math.round(a.latencyMs * 100) / 100 })),
+      inputTokens: o.usage?.inputTokens ?? ctx.summary.estimatedInputTokens,
+      outputTokens: o.usage?.outputTokens ?? null,
+      usageEstimated: o.usage?.estimated ?? true,
+      costUsd: o.costUsd,
+      latencyMs: Math.round(o.latencyMs * 100) / 100,
+    };
+    this.writer.push([ctx.id, ctx.receivedAt, ctx.route.model, input, JSON.stringify(decision), JSON.stringify(outcome), bodies ? JSON.stringify(bodies) : null]);
   };
 
   close(): Promise<void> {
