@@ -11,9 +11,9 @@ export interface BufferedResponse {
 /**
  * A whole (non-stream) upstream answer read straight off the dispatcher. `pool.request()`
  * wraps every answer in an async resource, a Readable and a consume promise; a JSON answer is
- * read whole anyway, so a plain handler collecting the chunks does the same for less (measured
- * in bench/: see the note in bench/README.md). Error answers keep at most `errorCap` bytes, and
- * the connection is dropped past that, as the stream path does.
+ * read whole anyway, so a plain handler collecting the chunks does the same for less (the
+ * routing-only gateway: ~88 → ~79 µs of CPU per request, A/B under autocannon). Error answers
+ * keep at most `errorCap` bytes, and the connection is dropped past that, as the stream path does.
  */
 export function requestBuffered(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, signal: EventEmitter, errorCap: number, onHeaders?: () => void): Promise<BufferedResponse> {
   return new Promise((resolve, reject) => {
