@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { Dispatcher } from 'undici';
 import type { Exchange, StreamTranslator, Usage } from '../providers/types.js';
 import type { Target } from '../routing/table.js';
 import type { RequestContext } from '../pipeline/context.js';
@@ -7,6 +6,7 @@ import { SseParser, type SseEvent } from '../streaming/sse.js';
 import { classifyTransportError, type Failure } from './failure.js';
 import { GatewayError, renderError } from '../errors.js';
 import { requestBuffered } from './buffered.js';
+import { requestStreamed, type StreamedResponse, type UpstreamBody } from './streamed.js';
 
 /** Lifecycle frames held before the first content frame are capped; past this we commit. */
 const HOLD_CAP_BYTES = 64 * 1024;
@@ -34,16 +34,16 @@ export type AttemptResult =
   | { ok: true; kind: 'stream'; stream: OpenStream; ttfbMs: number }
   | { ok: false; failure: Failure; aborted: 'client' | 'deadline' | null };
 
-async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<Buffer> {
+async function readCapped(body: UpstreamBody, cap: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const c of body) {
-    size += (c as Buffer).length;
+  for (let c = await body.next(); c !== null; c = await body.next()) {
+    size += c.length;
     if (size > cap) {
       body.destroy();
       break;
     }
-    chunks.push(c as Buffer);
+    chunks.push(c);
   }
   return Buffer.concat(chunks);
 }
@@ -135,9 +135,9 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
     }
   }
 
-  let res: Dispatcher.ResponseData;
+  let res: StreamedResponse;
   try {
-    res = await provider.pool.request({ ...opts, signal: abort });
+    res = await requestStreamed(provider.pool, opts, abort);
   } catch (err) {
     cleanup();
     return failed(whyFailure(err));
@@ -156,10 +156,11 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
     const includeUsage = ctx.body.stream_options != null && (ctx.body.stream_options as { include_usage?: boolean }).include_usage === true;
     const translator = exchange.stream(target, route.model, includeUsage, { body: ctx.body, estimatedInputTokens: ctx.summary.estimatedInputTokens });
     const parser = new SseParser();
-    const it = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const body = res.body;
     let head = '';
     for (;;) {
-      const { value, done } = await it.next();
+      const value = await body.next();
+      const done = value === null;
       const events = done ? parser.flush() : parser.push(value);
       for (let i = 0; i < events.length; i++) {
         const v = translator.frame(events[i].event, events[i].data);
@@ -177,20 +178,20 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
           finished: v.kind === 'done',
           translator,
           next: async () => {
-            const r = await it.next();
-            if (r.done) {
+            const chunk = await body.next();
+            if (chunk === null) {
               const rest = parser.flush();
               return rest.length ? rest : null;
             }
-            return parser.push(r.value);
+            return parser.push(chunk);
           },
           close: (completed = false) => {
             cleanup();
-            if (res.body.destroyed) return;
+            if (body.destroyed) return;
             // A finished stream is drained, not destroyed: no abort error to build, and the
             // connection goes back to the pool.
-            if (completed) res.body.resume().on('error', () => {});
-            else res.body.destroy();
+            if (completed) body.drain();
+            else body.destroy();
           },
           abortReason: () => (why === 'timeout' ? null : why),
         };
@@ -203,7 +204,7 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
       }
     }
   } catch (err) {
-    if (!res.body.destroyed) res.body.destroy();
+    res.body.destroy();
     return failed(whyFailure(err));
   } finally {
     if (!handedOff) cleanup();

@@ -160,3 +160,80 @@ t.test('usage is counted even when the upstream omits it', async (t) => {
   await new Promise((r) => setTimeout(r, 20));
   t.match(seen2[0], { inputTokens: 7, outputTokens: 1, estimated: false });
 });
+
+t.test('a slow client holds the upstream back: the gateway stops reading instead of queueing the stream, and it arrives whole', async (t) => {
+  const FRAME = 'x'.repeat(16 * 1024);
+  const FRAMES = 3072; // 48 MiB of content: more than loopback socket buffers hold
+  let written = 0;
+  const a = await startFakeUpstream(async (seen, res) => {
+    const model = String(seen.body?.model);
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < FRAMES && !res.destroyed; i++) {
+      const c = chunk(model, { content: FRAME });
+      written += c.length;
+      if (!res.write(c)) await new Promise((r) => res.once('drain', r));
+    }
+    res.end('data: [DONE]\n\n');
+  });
+  const gw = await startGateway(routeOver([a.url]));
+  t.teardown(async () => { await gw.close(); await a.close(); });
+
+  const { request } = await import('node:http');
+  const url = new URL(`${gw.baseURL}/chat/completions`);
+  const done = new Promise<{ heldBack: number; content: number; tail: string }>((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let content = 0;
+      let tail = '';
+      let carry = '';
+      let heldBack = -1;
+      res.setEncoding('utf8');
+      res.once('data', () => {
+        // Stop reading for a while: everything the upstream managed to write meanwhile is held somewhere.
+        res.pause();
+        setTimeout(() => {
+          heldBack = written;
+          res.resume();
+        }, 400);
+      });
+      res.on('data', (s: string) => {
+        const text = carry + s;
+        const cut = text.lastIndexOf('\n\n');
+        carry = cut === -1 ? text : text.slice(cut + 2);
+        for (const line of (cut === -1 ? '' : text.slice(0, cut)).split('\n\n')) {
+          if (line.startsWith('data: {')) content += ((JSON.parse(line.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta?.content ?? '').length;
+          if (line) tail = line;
+        }
+      });
+      res.on('end', () => resolve({ heldBack, content, tail }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ model: 'm', stream: true, messages: [] }));
+  });
+  const r = await done;
+  t.equal(r.content, FRAME.length * FRAMES, 'every byte of content arrived, in frames that parse');
+  t.equal(r.tail, 'data: [DONE]', 'ends with [DONE]');
+  t.ok(r.heldBack > 0 && r.heldBack < written / 2, `the upstream was held back while the client did not read (${(r.heldBack / 2 ** 20).toFixed(1)} of ${(written / 2 ** 20).toFixed(1)} MiB written)`);
+});
+
+t.test('a finished stream hands its upstream connection back for the next request', async (t) => {
+  const ports: number[] = [];
+  const a = await startFakeUpstream(async (seen, res, req) => {
+    ports.push(req.socket.remotePort!);
+    const model = String(seen.body?.model);
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(chunk(model, { content: 'a' }) + chunk(model, { content: 'b' }) + chunk(model, {}, 'stop') + 'data: [DONE]\n\n');
+    // The response itself ends a little after [DONE]: the gateway must read to the end, not cut it.
+    await new Promise((r) => setTimeout(r, 30));
+    res.end();
+  });
+  const gw = await startGateway(routeOver([a.url]));
+  t.teardown(async () => { await gw.close(); await a.close(); });
+  for (let i = 0; i < 3; i++) {
+    t.equal((await collect(gw.baseURL)).text, 'ab');
+    await a.seen[i].closed;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(ports.length, 3);
+  t.equal(new Set(ports).size, 1, 'one upstream connection served all three streams');
+});
