@@ -54,3 +54,24 @@ t.test('batched inserts keep every value as bound values would: integers, fracti
   t.same(got[3], { k: 4, i: Number.MAX_SAFE_INTEGER, r: 1e300, s: '', b: Buffer.alloc(0), any: 'x', t: 'text' });
   t.equal((await db.get<{ c: number }>('SELECT COUNT(*) AS c FROM v'))?.c, 4, 'the table is still there');
 });
+
+t.test('a new store file gets 16 KiB pages; an existing file keeps its own and still opens', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-pages-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fresh = await Db.open(join(dir, 'new'));
+  t.same(await fresh.get('PRAGMA page_size'), { page_size: 16384 });
+  t.same(await fresh.get('PRAGMA journal_mode'), { journal_mode: 'wal' });
+  await fresh.close();
+
+  const { default: sqlite3 } = await import('sqlite3');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(dir, 'old'));
+  await new Promise<void>((resolve, reject) => {
+    const raw = new sqlite3.Database(join(dir, 'old', 'switchyard.db'), (err) => (err ? reject(err) : raw.exec('PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE keep (v TEXT); INSERT INTO keep VALUES (\'x\')', (e) => (e ? reject(e) : raw.close(() => resolve())))));
+  });
+  const old = await Db.open(join(dir, 'old'));
+  t.same(await old.get('PRAGMA page_size'), { page_size: 4096 }, 'not rewritten');
+  t.same(await old.get('SELECT v FROM keep'), { v: 'x' }, 'its data is there');
+  t.ok(await old.get("SELECT name FROM sqlite_master WHERE name = 'request_log'"), 'and it was migrated');
+  await old.close();
+});
