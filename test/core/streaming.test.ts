@@ -232,7 +232,7 @@ t.test('a finished stream hands its upstream connection back for the next reques
   for (let i = 0; i < 3; i++) {
     t.equal((await collect(gw.baseURL)).text, 'ab');
     await a.seen[i].closed;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100)); // time for the gateway to read the end and pool the connection
   }
   t.equal(ports.length, 3);
   t.equal(new Set(ports).size, 1, 'one upstream connection served all three streams');
