@@ -71,7 +71,7 @@ export interface BenchResult {
   quick: boolean;
   machine: { nproc: number; cpuModel: string; node: string; kernel: string };
   pinning: string;
-  durations: { warmupS: number; measureS: number; ttftS: number; rounds: number };
+  durations: { warmupS: number; measureS: number; ttftS: number; rounds: number; rewarmS?: number };
   /** Size of the request bodies sent. */
   requestBytes: { json: number; stream: number };
   connections: number[];
@@ -247,7 +247,7 @@ export function renderHeader(r: BenchResult): string {
     `Switchyard bench ${r.timestamp}${r.quick ? ' (--quick)' : ''}`,
     `machine: ${r.machine.nproc} CPU, ${r.machine.cpuModel}, node ${r.machine.node}, linux ${r.machine.kernel}`,
     `pinning: ${r.pinning}`,
-    `method: every server up at once, each in its own process; ${r.durations.warmupS}s warm-up per arm and cell, then ${r.durations.rounds} round(s) of ${r.durations.measureS}s autocannon per cell (+ ${r.durations.ttftS}s TTFT client for stream), arms interleaved and rotated each round; numbers are medians over rounds; connections ${r.connections.join(' and ')}; loopback only`,
+    `method: every server up at once, each in its own process; ${r.durations.warmupS}s warm-up per arm and cell, then ${r.durations.rounds} round(s) of ${r.durations.measureS}s autocannon per cell${r.durations.rewarmS ? ` (each after ${r.durations.rewarmS}s of the same load, discarded)` : ''} (+ ${r.durations.ttftS}s TTFT client for stream), arms interleaved and rotated each round; numbers are medians over rounds; connections ${r.connections.join(' and ')}; loopback only`,
     ...(r.quietWaits.length ? [`before each round the bench waited (at most a bounded time) for outside CPU use < 25%; it was: ${r.quietWaits.map((q) => `${q.otherPct}%`).join(', ')}`] : []),
     `request body: ${r.requestBytes.json} bytes (chat completion, one user message, max_tokens 16); load average before/after: ${r.loadavg.before} / ${r.loadavg.after || '?'}`,
   ].join('\n');

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--arms a,b] [--rounds N] [--duration S] [--warmup S] [--ttft S] [--prompt-chars N] [--quiet-wait S] [--no-pin] [--keep] [--no-readme]`
+ * `npm run bench [-- --quick] [--arms a,b] [--rounds N] [--duration S] [--warmup S] [--rewarm S] [--ttft S] [--prompt-chars N] [--quiet-wait S] [--no-pin] [--keep] [--no-readme]`
  * `node dist/bench/run.js --render bench/results/<file>.json`: print a saved run again (and refresh the README table).
  *
  * One run, side by side: direct calls to a fake upstream, the fastify+undici floor, Switchyard
@@ -29,6 +29,14 @@ const keep = argFlag('--keep');
 const only = argValue('--arms')?.split(',').map((s) => s.trim()).filter(Boolean);
 const warmupS = Number(argValue('--warmup') ?? (quick ? 0.5 : 2));
 const measureS = Number(argValue('--duration') ?? (quick ? 1 : 3));
+/**
+ * Load of the same arm and cell right before each measured window, discarded (default off).
+ * Between two of its cells an arm sits idle for a minute or more while the others are measured,
+ * and V8's memory reducer shrinks an idle heap. In a standalone run the capture arm used
+ * 250-276 µs a request in a 3 s window after 75 s idle, against 160-187 µs with the memory reducer
+ * off. In the full bench a 2 s re-warm did not move that arm, though (see bench/README.md).
+ */
+const rewarmS = Number(argValue('--rewarm') ?? 0);
 const ttftS = Number(argValue('--ttft') ?? (quick ? 1 : 2));
 const rounds = Math.max(1, Math.min(20, Number(argValue('--rounds') ?? (quick ? 1 : 3))));
 const promptChars = Number(argValue('--prompt-chars') ?? 0);
@@ -162,7 +170,7 @@ async function main(): Promise<number> {
   // Everything is bounded: the whole run gets a wall-clock budget, then children are killed.
   const cellS = (stream: boolean) => measureS + (stream ? ttftS : 0) + 0.5;
   const perRound = arms.length * CONNS.length * (cellS(false) + cellS(true));
-  const budgetMs = (120 + arms.length * 40 + arms.length * CONNS.length * 2 * warmupS + rounds * (perRound + quietWaitS + 2)) * 1.5 * 1000;
+  const budgetMs = (120 + arms.length * 40 + arms.length * CONNS.length * 2 * warmupS + rounds * (perRound + arms.length * CONNS.length * 2 * rewarmS + quietWaitS + 2)) * 1.5 * 1000;
   const watchdog = setTimeout(() => {
     log(`bench: over its time budget (${Math.round(budgetMs / 1000)} s): stopping`);
     killAllChildren();
@@ -176,7 +184,7 @@ async function main(): Promise<number> {
     quick,
     machine: { nproc: cpus().length, cpuModel: cpuModel(), node: process.version, kernel: release() },
     pinning: pin.how,
-    durations: { warmupS, measureS, ttftS, rounds },
+    durations: { warmupS, measureS, ttftS, rounds, rewarmS },
     requestBytes: { json: Buffer.byteLength(chatBody(false)), stream: Buffer.byteLength(chatBody(true)) },
     connections: CONNS,
     loadavg: { before: loadAvg(), after: '' },
@@ -261,6 +269,7 @@ async function main(): Promise<number> {
         for (const l of order) {
           if (!runs(l, mode)) continue;
           const stream = mode === 'stream';
+          if (rewarmS > 0) await cannon(l.target, stream, c, rewarmS);
           // A short settle so one arm's tail does not spill into the next arm's window.
           await new Promise((res) => setTimeout(res, 300));
           const st0 = await upstreamStats();
