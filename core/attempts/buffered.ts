@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors, util, type Dispatcher } from 'undici';
+import { dispatchAbortable } from './dispatch.js';
 
 export interface BufferedResponse {
   statusCode: number;
@@ -18,28 +19,20 @@ export interface BufferedResponse {
 export function requestBuffered(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, signal: EventEmitter, errorCap: number, onResponseStart?: () => void): Promise<BufferedResponse> {
   return new Promise((resolve, reject) => {
     let abort: ((err: Error) => void) | null = null;
-    let aborted = false;
     let statusCode = 0;
     let headers: IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
-    const onAbort = () => {
-      aborted = true;
-      abort?.(new errors.RequestAbortedError());
-    };
-    signal.once('abort', onAbort);
     const settle = (err: Error | null) => {
       if (settled) return;
       settled = true;
-      signal.off('abort', onAbort);
       if (err) reject(err);
       else resolve({ statusCode, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size) });
     };
-    dispatcher.dispatch(opts, {
+    dispatchAbortable(dispatcher, opts, signal, {
       onConnect(a) {
         abort = a;
-        if (aborted) a(new errors.RequestAbortedError());
       },
       onHeaders(status, rawHeaders) {
         if (status < 200) return true;

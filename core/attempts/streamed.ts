@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { errors, util, type Dispatcher } from 'undici';
+import { dispatchAbortable } from './dispatch.js';
 
 /** Bytes queued ahead of the reader before the upstream socket is paused (a Readable's default). */
 const HIGH_WATER = 64 * 1024;
@@ -110,19 +111,9 @@ export function requestStreamed(dispatcher: Dispatcher, opts: Dispatcher.Dispatc
   return new Promise((resolve, reject) => {
     const body = new UpstreamBody();
     let started = false;
-    let aborted = false;
-    const onAbort = () => {
-      aborted = true;
-      const err = new errors.RequestAbortedError();
-      if (started) body.fail(err);
-      else body.abort?.(err);
-    };
-    signal.once('abort', onAbort);
-    const done = () => signal.off('abort', onAbort);
-    dispatcher.dispatch(opts, {
+    dispatchAbortable(dispatcher, opts, signal, {
       onConnect(abort) {
         body.abort = abort;
-        if (aborted) abort(new errors.RequestAbortedError());
       },
       onHeaders(status, rawHeaders, resume) {
         if (status < 200) return true;
@@ -135,11 +126,9 @@ export function requestStreamed(dispatcher: Dispatcher, opts: Dispatcher.Dispatc
         return body.push(chunk);
       },
       onComplete() {
-        done();
         body.end();
       },
       onError(err) {
-        done();
         if (started) body.fail(err);
         else reject(err);
       },
