@@ -75,3 +75,40 @@ t.test('a new store file gets 16 KiB pages; an existing file keeps its own and s
   t.ok(await old.get("SELECT name FROM sqlite_master WHERE name = 'request_log'"), 'and it was migrated');
   await old.close();
 });
+
+t.test('appended batches stay out of another transaction: a rollback there does not take them with it', async (t) => {
+  const db = await Db.open(':memory:');
+  t.teardown(() => db.close());
+  await db.exec('CREATE TABLE log (id TEXT PRIMARY KEY, n INTEGER)');
+  await db.exec('CREATE TABLE other (v TEXT NOT NULL)');
+  const w = new BatchWriter<[string, number]>(db, 'INSERT INTO log (id, n) VALUES (?, ?)', (r) => r, { maxRows: 100_000 });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  // A transaction that is open (BEGIN done, its work pending) while the writer flushes, then fails.
+  const failing = db.tx(async () => {
+    await db.run('INSERT INTO other (v) VALUES (?)', ['kept only if committed']);
+    await gate;
+    throw new Error('boom');
+  });
+  await new Promise((r) => setTimeout(r, 20)); // the transaction is between BEGIN and its end
+  w.push(['a', 1]);
+  w.push(['b', 2]);
+  const flushed = w.flush();
+  release();
+  await t.rejects(failing, /boom/, 'the other transaction rolls back');
+  await flushed;
+  t.same(await db.all('SELECT id, n FROM log ORDER BY id'), [{ id: 'a', n: 1 }, { id: 'b', n: 2 }], 'the batch flushed during it is kept');
+  t.same(await db.all('SELECT v FROM other'), [], 'and the rolled-back row is gone');
+});
+
+t.test('batches flushed one after another land in order: a later row with the same key wins', async (t) => {
+  const db = await Db.open(':memory:');
+  t.teardown(() => db.close());
+  await db.exec('CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER)');
+  const w = new BatchWriter<[string, number]>(db, 'INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)', (r) => r, { maxRows: 3 });
+  // 300 pushes in 3-row batches, every key written 30 times: only the last value of each may survive.
+  for (let i = 0; i < 300; i++) w.push([`k${i % 10}`, i]);
+  await w.flush();
+  const rows = await db.all<{ k: string; v: number }>('SELECT k, v FROM kv ORDER BY k');
+  t.same(rows, Array.from({ length: 10 }, (_, j) => ({ k: `k${j}`, v: 290 + j })));
+});
