@@ -21,6 +21,8 @@ export class BatchWriter<R> {
   private rows: R[] = [];
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
+  /** Rows handed to SQLite and not written yet (copied into the binding, off the JS heap). */
+  private inFlight = 0;
   dropped = 0;
 
   constructor(
@@ -31,7 +33,8 @@ export class BatchWriter<R> {
   ) {}
 
   push(row: R): void {
-    if (this.rows.length >= (this.opts.maxQueued ?? 100_000)) {
+    // Queued and in flight together: a store that cannot keep up must not grow memory without bound.
+    if (this.rows.length + this.inFlight >= (this.opts.maxQueued ?? 100_000)) {
       this.dropped++;
       return;
     }
@@ -60,7 +63,11 @@ export class BatchWriter<R> {
     if (!this.rows.length) return this.writing;
     const batch = this.rows;
     this.rows = [];
-    const written = this.db.append(this.sql, batch.map(this.toParams)).catch((err: unknown) => this.opts.onError?.(err));
+    this.inFlight += batch.length;
+    const written = this.db
+      .append(this.sql, batch.map(this.toParams))
+      .catch((err: unknown) => this.opts.onError?.(err))
+      .finally(() => (this.inFlight -= batch.length));
     this.writing = Promise.all([this.writing, written]).then(() => undefined);
     return this.writing;
   }

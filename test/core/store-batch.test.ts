@@ -112,3 +112,21 @@ t.test('batches flushed one after another land in order: a later row with the sa
   const rows = await db.all<{ k: string; v: number }>('SELECT k, v FROM kv ORDER BY k');
   t.same(rows, Array.from({ length: 10 }, (_, j) => ({ k: `k${j}`, v: 290 + j })));
 });
+
+t.test('rows still being written count against the queue bound: past it, new rows are dropped and counted', async (t) => {
+  const db = await Db.open(':memory:');
+  t.teardown(() => db.close());
+  await db.exec('CREATE TABLE q (n INTEGER)');
+  const w = new BatchWriter<number>(db, 'INSERT INTO q (n) VALUES (?)', (n) => [n], { maxRows: 100, maxQueued: 4 });
+  for (let i = 0; i < 3; i++) w.push(i);
+  const first = w.flush(); // 3 rows in flight: SQLite answers on a later turn of the event loop
+  for (let i = 3; i < 6; i++) w.push(i);
+  t.equal(w.dropped, 2, 'one more row fits under the bound of 4; two are dropped');
+  await first;
+  await w.flush();
+  t.same(await db.all('SELECT n FROM q ORDER BY n'), [{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }], 'what was accepted is written');
+  w.push(6);
+  await w.flush();
+  t.equal(w.dropped, 2, 'once written, the room is back');
+  t.equal((await db.get<{ c: number }>('SELECT COUNT(*) AS c FROM q'))?.c, 5);
+});
