@@ -1,12 +1,6 @@
 import type { Db } from './db.js';
 
 /**
- * Rows queued in memory and written every `intervalMs` or `maxRows`, whichever comes first,
- * as multi-row statements of up to 500 rows, each atomic: the request path only pushes to an
- * array. `flush()` on drain writes what is left, so nothing accepted is lost on a normal
- * shutdown.
- */
-/**
  * Rows are held by count, not only by time: 64 requests allocate a small share of V8's young
  * generation, so queued rows are written and dropped before a scavenge can promote them. Held
  * for 125 ms (the old 500-row batches at 4,000 req/s) every row reached the old generation:
@@ -17,6 +11,12 @@ import type { Db } from './db.js';
 const MAX_ROWS = 64;
 const INTERVAL_MS = 250;
 
+/**
+ * Rows queued in memory and written every `intervalMs` or `maxRows`, whichever comes first,
+ * as multi-row statements of up to 500 rows, each atomic: the request path only pushes to an
+ * array. `flush()` on drain writes what is left, so nothing accepted is lost on a normal
+ * shutdown.
+ */
 export class BatchWriter<R> {
   private rows: R[] = [];
   private timer: NodeJS.Timeout | null = null;

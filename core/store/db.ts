@@ -133,7 +133,7 @@ export class Db {
    * Append rows (the request log, captures) outside any transaction: each multi-row statement of
    * up to 500 rows is atomic by itself, so a BEGIN/COMMIT pair (two exclusive trips through the
    * thread pool) buys nothing; dropping it cut a 250-row batch from 18.8 to 14.3 µs of CPU a row
-   * (/tmp microbenchmark, capture rows). The binding copies every bound value when a statement
+   * (a microbenchmark of capture rows). The binding copies every bound value when a statement
    * is issued, and every statement is issued before this returns: the caller's rows are garbage
    * at once instead of waiting for the thread pool, so they die young instead of being promoted
    * to the old generation (which had made major GCs ~10× as frequent after an idle spell).
