@@ -31,7 +31,14 @@ function literal(v: unknown): string | null {
 /** Bound parameters per statement: SQLite's default limit is 32,766. */
 const MAX_PARAMS = 30_000;
 
-/** `rows` as multi-row statements (literals inlined, see Db.runMany), or null when `sql` is not a plain `INSERT … VALUES (?,…)` of the rows' width. */
+/**
+ * `rows` as multi-row statements of up to 500 rows, or null when `sql` is not a plain
+ * `INSERT … VALUES (?,…)` of the rows' width: sqlite3 queues every statement call to the thread
+ * pool, so one call per row costs more CPU than the insert itself. Integers, booleans and nulls
+ * are written into the statement as literals and only strings and buffers are bound: the sqlite3
+ * binding checks every non-string value against the global RegExp through N-API, ~0.3 µs each
+ * (a request-log row: 15 → 7.5 µs of CPU in all, measured).
+ */
 function multiRow(sql: string, rows: unknown[][]): { text: string; params: unknown[] }[] | null {
   const m = MULTI_ROW.exec(sql);
   if (!m || !rows.length) return null;
@@ -113,20 +120,6 @@ export class Db {
         else resolve({ changes: this.changes, lastID: this.lastID });
       }),
     );
-  }
-
-  /**
-   * Run one statement for many parameter rows (batched inserts). An `INSERT … VALUES (?,…)`
-   * becomes multi-row statements of up to 500 rows: sqlite3 queues every statement call to the
-   * thread pool, so one call per row costs more CPU than the insert itself. Integers, booleans
-   * and nulls are written into the statement as literals and only strings and buffers are bound:
-   * the sqlite3 binding checks every non-string value against the global RegExp through N-API,
-   * ~0.3 µs each (a request-log row: 15 → 7.5 µs of CPU in all, measured).
-   */
-  async runMany(sql: string, rows: unknown[][]): Promise<void> {
-    const chunks = multiRow(sql, rows);
-    if (!chunks) return this.runEach(sql, rows);
-    for (const c of chunks) await this.run(c.text, c.params);
   }
 
   /**

@@ -46,7 +46,7 @@ t.test('batched inserts keep every value as bound values would: integers, fracti
     [3, true, Number.NaN, "it's", undefined, false],
     [4, Number.MAX_SAFE_INTEGER, 1e300, '', Buffer.alloc(0), 'x'],
   ];
-  await db.tx(() => db.runMany('INSERT INTO v (k, i, r, s, b, any) VALUES (?,?,?,?,?,?)', rows));
+  await db.append('INSERT INTO v (k, i, r, s, b, any) VALUES (?,?,?,?,?,?)', rows);
   const got = await db.all<Record<string, unknown>>('SELECT k, i, r, s, b, any, typeof(any) AS t FROM v ORDER BY k');
   t.same(got[0], { k: 1, i: 1_795_512_870_294, r: 0.1 + 0.2, s: "1); DROP TABLE v; --", b: Buffer.from([0, 1, 2]), any: 0, t: 'integer' }, 'text that looks like SQL is a value, fractions exact');
   t.same(got[1], { k: 2, i: -5, r: 0.0000078, s: '42', b: null, any: 12.5, t: 'real' });
