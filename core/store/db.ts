@@ -170,7 +170,7 @@ export class Db {
   private txOpen = 0;
 
   /**
-   * Run `fn` inside one IMMEDIATE transaction (atomic pointer moves, batched inserts).
+   * Run `fn` inside one IMMEDIATE transaction (atomic pointer moves, capture imports).
    * Transactions on this connection are queued: SQLite has one transaction per connection.
    */
   tx<T>(fn: () => Promise<T>): Promise<T> {

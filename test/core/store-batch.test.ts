@@ -84,13 +84,16 @@ t.test('appended batches stay out of another transaction: a rollback there does 
   const w = new BatchWriter<[string, number]>(db, 'INSERT INTO log (id, n) VALUES (?, ?)', (r) => r, { maxRows: 100_000 });
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
-  // A transaction that is open (BEGIN done, its work pending) while the writer flushes, then fails.
+  let opened!: () => void;
+  const isOpen = new Promise<void>((r) => (opened = r));
+  // A transaction that is open (BEGIN done, a row written, its end pending) while the writer flushes, then fails.
   const failing = db.tx(async () => {
     await db.run('INSERT INTO other (v) VALUES (?)', ['kept only if committed']);
+    opened();
     await gate;
     throw new Error('boom');
   });
-  await new Promise((r) => setTimeout(r, 20)); // the transaction is between BEGIN and its end
+  await isOpen;
   w.push(['a', 1]);
   w.push(['b', 2]);
   const flushed = w.flush();
