@@ -45,6 +45,8 @@ t.test('batched inserts keep every value as bound values would: integers, fracti
     [2, -5, 0.0000078, '42', null, 12.5],
     [3, true, Number.NaN, "it's", undefined, false],
     [4, Number.MAX_SAFE_INTEGER, 1e300, '', Buffer.alloc(0), 'x'],
+    // Plain text (ids, names) goes into the statement as a '…' literal: still text, exactly.
+    [5, 7, 1.5, 'req_Ab-1.2:x/y@z+w', null, '007'],
   ];
   await db.append('INSERT INTO v (k, i, r, s, b, any) VALUES (?,?,?,?,?,?)', rows);
   const got = await db.all<Record<string, unknown>>('SELECT k, i, r, s, b, any, typeof(any) AS t FROM v ORDER BY k');
@@ -52,7 +54,8 @@ t.test('batched inserts keep every value as bound values would: integers, fracti
   t.same(got[1], { k: 2, i: -5, r: 0.0000078, s: '42', b: null, any: 12.5, t: 'real' });
   t.same(got[2], { k: 3, i: 1, r: null, s: "it's", b: null, any: 0, t: 'integer' }, 'booleans as 1/0, NaN and undefined as NULL');
   t.same(got[3], { k: 4, i: Number.MAX_SAFE_INTEGER, r: 1e300, s: '', b: Buffer.alloc(0), any: 'x', t: 'text' });
-  t.equal((await db.get<{ c: number }>('SELECT COUNT(*) AS c FROM v'))?.c, 4, 'the table is still there');
+  t.same(got[4], { k: 5, i: 7, r: 1.5, s: 'req_Ab-1.2:x/y@z+w', b: null, any: '007', t: 'text' }, 'plain text stays text, digits and all');
+  t.equal((await db.get<{ c: number }>('SELECT COUNT(*) AS c FROM v'))?.c, 5, 'the table is still there');
 });
 
 t.test('a new store file gets 16 KiB pages; an existing file keeps its own and still opens', async (t) => {
