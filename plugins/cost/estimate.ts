@@ -1,7 +1,7 @@
 import { boundedCountTokens, warmTokenizer } from '../../core/server/bounded-tokens.js';
 
 export { warmTokenizer };
-import type { Price } from '../../sdk/types.js';
+import type { Price, RequestSummary } from '../../sdk/types.js';
 import { eachPromptText } from '../../sdk/plugin.js';
 
 /** Tokenize at most this many characters and extrapolate: bounded cost on the hot path. */
@@ -25,6 +25,22 @@ export function estimateInputTokens(body: Record<string, unknown>): number {
   const sampled = boundedCountTokens(text);
   const sampleChars = Math.min(chars, SAMPLE_CHARS);
   return Math.ceil(sampled * (chars / Math.max(1, sampleChars)));
+}
+
+/**
+ * Make `summary.estimatedInputTokens` the tokenizer's count, counted when first read (the
+ * budget header, the cheapest strategy, a policy, a capture, a stream without usage) instead
+ * of on every request: a JSON request whose upstream reports usage never pays for BPE.
+ * Still a plain enumerable value to JSON, spreads and structured clones; a write replaces it.
+ */
+export function refineInputTokensLazily(summary: RequestSummary, body: Record<string, unknown>): void {
+  let tokens: number | undefined;
+  Object.defineProperty(summary, 'estimatedInputTokens', {
+    enumerable: true,
+    configurable: true,
+    get: () => (tokens ??= estimateInputTokens(body)),
+    set: (v: number) => void (tokens = v),
+  });
 }
 
 /** DESIGN.md: estimated input tokens × input price + output allowance × output price (USD / 1M tokens). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { definePlugin, GatewayError, type PluginApi, type RequestContext } from '../../sdk/plugin.js';
 import type { Candidate } from '../../sdk/types.js';
-import { estimateCostUsd, estimateInputTokens, usageCostUsd, warmTokenizer } from './estimate.js';
+import { estimateCostUsd, refineInputTokensLazily, usageCostUsd, warmTokenizer } from './estimate.js';
 import { cheapest, lowestLatency, weighted } from './strategies.js';
 
 const config = z.strictObject({
@@ -32,7 +32,7 @@ export default definePlugin<CostConfig>({
 
     return {
       preRoute(ctx) {
-        if (api.config.tokenizer) ctx.summary.estimatedInputTokens = estimateInputTokens(ctx.body);
+        if (api.config.tokenizer) refineInputTokensLazily(ctx.summary, ctx.body);
       },
       selectProvider(ctx, plan) {
         let candidates = plan.candidates;

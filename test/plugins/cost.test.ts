@@ -1,7 +1,12 @@
 import t from 'tap';
 import OpenAI from 'openai';
-import { startFakeUpstream, ok, fail } from '../helpers/fake-upstream.js';
-import { startGateway } from '../helpers/gateway.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { countTokens } from 'gpt-tokenizer';
+import { startFakeUpstream, ok, fail, stream } from '../helpers/fake-upstream.js';
+import { startGateway, routeOver } from '../helpers/gateway.js';
+import { Db } from '../../core/store/db.js';
 
 const ADMIN = 'admin-token-0123456789abcdef';
 
@@ -90,4 +95,30 @@ t.test('weighted spreads by weight, lowest-latency prefers the faster target', a
   slow.fallback = async (s, res) => { await new Promise((r) => setTimeout(r, 60)); ok('slow')(s, res, undefined as never); };
   const r = await c2.chat.completions.create({ model: 'm', messages: [] });
   t.equal(r.choices[0].message.content, 'fast', 'the measured faster target goes first');
+});
+
+t.test('the tokenizer count reaches what reads it: the captured policy input and the usage of a stream without usage', async (t) => {
+  const up = await startFakeUpstream(ok('fine'));
+  const dir = mkdtempSync(join(tmpdir(), 'sy-cost-tokens-'));
+  const gw = await startGateway({ ...routeOver([up.url]), admin: { token: ADMIN } }, { dataDir: dir });
+  t.teardown(async () => { await gw.close(); await up.close(); rmSync(dir, { recursive: true, force: true }); });
+  const text = 'hello hello hello hello hello hello hello hello hello hello';
+  const bpe = countTokens(text);
+  t.not(bpe, Math.ceil(text.length / 4), 'the text tells the tokenizer from the rough estimate');
+  const client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 });
+  const json = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: text }] }).withResponse();
+  up.queue(stream(['a', 'b'], { usage: false }));
+  const s = await client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: text }] }).withResponse();
+  for await (const _ of s.data) void _;
+  const log = await (await fetch(`${gw.url}/admin/api/requests?id=${s.response.headers.get('x-request-id')}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as { data: { input_tokens: number; usage_estimated: boolean }[] };
+  // The tokenizer's count of the prompt (one separator token at most on top), not chars / 4.
+  const tokenizerCount = (n: number) => n >= bpe && n <= bpe + 1;
+  t.match(log.data[0], { usage_estimated: true });
+  t.ok(tokenizerCount(log.data[0].input_tokens), `a stream without usage is billed at the tokenizer count (${log.data[0].input_tokens}, BPE ${bpe})`);
+  await gw.close(); // drains: pending captures are written
+  const db = await Db.open(dir);
+  const row = await db.get<{ input: string }>('SELECT input FROM captures WHERE id = ?', [json.response.headers.get('x-request-id')]);
+  await db.close();
+  const captured = (JSON.parse(row!.input) as { request: { estimatedInputTokens: number } }).request.estimatedInputTokens;
+  t.ok(tokenizerCount(captured), `the capture (what a policy sees) holds the tokenizer count (${captured})`);
 });
