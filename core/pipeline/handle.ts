@@ -35,6 +35,19 @@ function exhausted(f: Failure | null, attempts: number): GatewayError {
 }
 
 /**
+ * The headers of a request that reached the attempt loop. One object literal of a fixed shape:
+ * spreading two objects into a literal and adding keys afterwards cost ~9 µs a request (CPU
+ * profile of the routing-only bench arm). The gateway's own headers win over a hook's.
+ */
+function servedHeaders(id: string, mode: string, attempts: number, last: { provider: string; model: string } | undefined, extra: Record<string, string>): Record<string, string> {
+  const h: Record<string, string> = last
+    ? { 'x-request-id': id, 'x-switchyard-route-mode': mode, 'x-switchyard-attempts': String(attempts), 'x-switchyard-provider': last.provider, 'x-switchyard-model': last.model }
+    : { 'x-request-id': id, 'x-switchyard-route-mode': mode, 'x-switchyard-attempts': String(attempts) };
+  for (const k in extra) if (!Object.hasOwn(h, k)) h[k] = extra[k]!;
+  return h;
+}
+
+/**
  * One data-plane request through the named phases:
  * parse → preRoute → resolve Route → selectProvider → attempt loop → respond → postResponse.
  */
@@ -104,17 +117,8 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
 
   if (loop) {
     const mode = routeModeOf(route, ctx.plan, ctx.attempts, loop.served);
-    const headers: Record<string, string> = {
-      ...baseHeaders,
-      ...ctx.responseHeaders,
-      'x-switchyard-route-mode': mode,
-      'x-switchyard-attempts': String(ctx.attempts.length),
-    };
     const last = ctx.attempts[ctx.attempts.length - 1];
-    if (last) {
-      headers['x-switchyard-provider'] = last.provider;
-      headers['x-switchyard-model'] = last.model;
-    }
+    const headers = servedHeaders(id, mode, ctx.attempts.length, last, ctx.responseHeaders);
     const r = loop.result;
     if (r && r.kind === 'json') {
       ttftMs = r.ttfbMs;
