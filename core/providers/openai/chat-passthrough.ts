@@ -2,6 +2,7 @@ import type { Exchange, FrameVerdict, StreamTranslator, Usage } from '../types.j
 import type { Target } from '../../routing/table.js';
 import { openAIUsage } from './usage.js';
 import { mapMaxTokensField } from './chat-stream-reader.js';
+import { jsonWithModel } from '../json-with-model.js';
 
 /**
  * OpenAI chat entry → OpenAI-compatible upstream: the body passes through with the model
@@ -87,7 +88,7 @@ class OpenAIChatRelay implements StreamTranslator {
 
 export const openAIChatPassthrough: Exchange = {
   request(body: Record<string, unknown>, target: Target) {
-    return { path: '/chat/completions', body: JSON.stringify({ ...mapMaxTokensField(body, target.maxTokensField), model: target.model }) };
+    return { path: '/chat/completions', body: jsonWithModel(mapMaxTokensField(body, target.maxTokensField), target.model) };
   },
   response(raw: Buffer) {
     const json = JSON.parse(raw.toString('utf8')) as { choices?: { finish_reason?: string }[]; usage?: unknown; error?: unknown };
@@ -101,7 +102,7 @@ export const openAIChatPassthrough: Exchange = {
 
 export const openAIEmbeddingsPassthrough: Exchange = {
   request(body: Record<string, unknown>, target: Target) {
-    return { path: '/embeddings', body: JSON.stringify({ ...body, model: target.model }) };
+    return { path: '/embeddings', body: jsonWithModel(body, target.model) };
   },
   response(raw: Buffer) {
     const json = JSON.parse(raw.toString('utf8')) as { data?: unknown; usage?: { prompt_tokens?: number } };
