@@ -2,6 +2,7 @@ import type { Exchange, FrameVerdict, StreamTranslator, Usage } from '../types.j
 import type { Target } from '../../routing/table.js';
 import { AnthropicStreamReader, anthropicErrorEvent, anthropicUsage } from './events.js';
 import { anthropicPath, defaultMaxTokens } from './paths.js';
+import { dataLines } from '../../streaming/sse.js';
 
 /**
  * Anthropic Messages entry → Anthropic upstream: the body passes through with the model
@@ -17,7 +18,7 @@ class AnthropicMessagesRelay implements StreamTranslator {
   frame(event: string | undefined, data: string): FrameVerdict {
     const r = this.reader.read(event, data);
     if (!r.ok) return { kind: 'error', failure: r.failure };
-    return { kind: r.kind, out: `event: ${r.type}\ndata: ${data}\n\n` };
+    return { kind: r.kind, out: `event: ${r.type}\n${dataLines(data)}\n\n` };
   }
 
   end() {

@@ -3,6 +3,7 @@ import type { Target } from '../../routing/table.js';
 import { openAIUsage } from './usage.js';
 import { mapMaxTokensField } from './chat-stream-reader.js';
 import { jsonWithModel } from '../json-with-model.js';
+import { dataLines } from '../../streaming/sse.js';
 
 /**
  * OpenAI chat entry → OpenAI-compatible upstream: the body passes through with the model
@@ -47,7 +48,7 @@ class OpenAIChatRelay implements StreamTranslator {
     // Once content flows only errors and usage need a parse; the rest passes as bytes.
     if (this.flowing && !data.includes('"error"') && !data.includes('"usage":{')) {
       this.contentChars += contentLength(data);
-      return { kind: 'content', out: `data: ${data}\n\n` };
+      return { kind: 'content', out: dataLines(data) + '\n\n' };
     }
     let chunk: ChatChunk;
     try {
@@ -60,7 +61,7 @@ class OpenAIChatRelay implements StreamTranslator {
       const cls = /rate_limit/.test(t) ? 'rate_limited' : /overload/.test(t) ? 'overloaded' : 'server_error';
       return { kind: 'error', failure: { class: cls, status: null, message: `upstream stream error (${t.trim() || 'unknown'})`, retryAfterMs: null } };
     }
-    const out = `data: ${data}\n\n`;
+    const out = dataLines(data) + '\n\n';
     if (chunk.usage) this.reported = openAIUsage(chunk.usage) ?? this.reported;
     const choice = chunk.choices?.[0];
     const d = choice?.delta;
