@@ -36,8 +36,9 @@ function exhausted(f: Failure | null, attempts: number): GatewayError {
 
 /**
  * The headers of a request that reached the attempt loop. One object literal of a fixed shape:
- * spreading two objects into a literal and adding keys afterwards cost ~9 µs a request (CPU
- * profile of the routing-only bench arm). The gateway's own headers win over a hook's.
+ * spreading two objects into a literal and adding keys afterwards put handle's own CPU at ~15 µs
+ * a request (profile of the routing-only bench arm; ~5 with this). The gateway's own headers
+ * win over a hook's.
  */
 function servedHeaders(id: string, mode: string, attempts: number, last: { provider: string; model: string } | undefined, extra: Record<string, string>): Record<string, string> {
   const h: Record<string, string> = last

@@ -52,7 +52,7 @@ export class SseParser {
 
 function parseBlock(block: string): SseEvent | null {
   // Most frames are one `data: …` line.
-  if (block.charCodeAt(0) === 100 /* d */ && block.startsWith('data: ') && !block.includes('\n')) return { event: undefined, data: block.slice(6) };
+  if (block.startsWith('data: ') && !block.includes('\n')) return { event: undefined, data: block.slice(6) };
   let event: string | undefined;
   let data: string | undefined;
   for (const line of block.split('\n')) {
