@@ -58,11 +58,19 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
       const won = tried.find((x) => x.res.ok);
       if (won) return { served: won.target, result: won.res as Extract<AttemptResult, { ok: true }>, lastFailure, aborted: null };
       if (tried.length === 2) {
-        // Both hedged attempts failed: let the hooks see each failure, then go on down the plan.
-        for (const x of tried) if (!x.res.ok) await hooks.runOnError(ctx, x.record, x.res.failure, 'fallback');
+        // Both hedged attempts failed: each failure gets the verdict an unhedged one would (no
+        // retry: the pair already spent two attempts), so a request-level 4xx still stops here.
+        let stop: Failure | null = null;
+        for (const x of tried) {
+          const f = (x.res as Extract<AttemptResult, { ok: false }>).failure;
+          const action = await hooks.runOnError(ctx, x.record, f, defaultAction(f, route, queue.length, 0));
+          if (action === 'fail') stop = f;
+          if (f.class === 'context_length') dropSmallerWindows(queue, x.target);
+        }
         const last = tried[1].res as Extract<AttemptResult, { ok: false }>;
-        lastFailure = last.failure;
+        lastFailure = stop ?? last.failure;
         if (last.aborted) return { served: null, result: null, lastFailure, aborted: last.aborted };
+        if (stop) break;
         current = queue.shift();
         continue;
       }
@@ -91,13 +99,15 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
       await sleep(wait, ctx.signal);
       continue;
     }
-    if (res.failure.class === 'context_length') {
-      // Only a larger window can help.
-      const window = current.contextWindow ?? 0;
-      for (let i = queue.length - 1; i >= 0; i--) if ((queue[i].contextWindow ?? 0) <= window) queue.splice(i, 1);
-    }
+    if (res.failure.class === 'context_length') dropSmallerWindows(queue, current);
     current = queue.shift();
   }
   return { served: null, result: null, lastFailure, aborted: ctx.abort.reason };
+}
+
+/** After a context_length failure on `failed`, only a target with a larger window can help. */
+function dropSmallerWindows(queue: Target[], failed: Target): void {
+  const window = failed.contextWindow ?? 0;
+  for (let i = queue.length - 1; i >= 0; i--) if ((queue[i].contextWindow ?? 0) <= window) queue.splice(i, 1);
 }
 

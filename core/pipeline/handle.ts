@@ -27,10 +27,12 @@ export interface PipelineState {
 
 /** Status and message for a request whose every attempt failed. */
 function exhausted(f: Failure | null, attempts: number): GatewayError {
-  if (!f) return new GatewayError('SY_ERR_UPSTREAM_EXHAUSTED', 'no target is available for this route', { status: 503 });
+  // A plan a hook emptied: the chain is exhausted before it started.
+  if (!f) return new GatewayError('SY_ERR_UPSTREAM_EXHAUSTED', 'no target is available for this route', { status: 503, headers: { 'x-should-retry': 'false', 'retry-after': '1' } });
   const headers: Record<string, string> = { 'x-should-retry': 'false' };
-  if (f.retryAfterMs != null) headers['retry-after'] = String(Math.max(1, Math.ceil(f.retryAfterMs / 1000)));
   const status = f.class === 'rate_limited' || f.class === 'quota' ? 429 : f.class === 'overloaded' ? 503 : f.class === 'timeout' ? 504 : 502;
+  // A gateway-made 429/503 always says when to come back, even when the upstream did not.
+  if (f.retryAfterMs != null || status === 429 || status === 503) headers['retry-after'] = String(Math.max(1, Math.ceil((f.retryAfterMs ?? 0) / 1000)));
   return new GatewayError('SY_ERR_UPSTREAM_EXHAUSTED', `all upstream attempts failed (${attempts} attempt${attempts === 1 ? '' : 's'}); last: ${f.class}: ${f.message}`, { status, headers });
 }
 
@@ -113,7 +115,9 @@ export async function handle(state: PipelineState, entry: Entry, protocol: 'open
     if (!(err instanceof GatewayError)) ctx.log.error({ err, requestId: id }, 'request failed inside the gateway');
     status = ge.status;
     errorCode = ge.code;
-    sendError(ge, ctx.responseHeaders);
+    // Refused before or between attempts (limits, cooldown, a plugin): still the gateway headers.
+    const last = ctx.attempts[ctx.attempts.length - 1];
+    sendError(ge, servedHeaders(id, routeModeOf(route, ctx.plan, ctx.attempts, null), ctx.attempts.length, last, ctx.responseHeaders));
   }
 
   if (loop) {

@@ -10,7 +10,7 @@ import type { Plan } from './context.js';
  * state. Plugins fill in health, cooldown and latency and reorder in selectProvider.
  * Targets whose provider cannot serve the entry protocol are left out, and so are targets
  * lacking a capability the request needs (tools, vision, json_schema, reasoning); when that
- * leaves none, the request is refused with SY_ERR_NO_CAPABLE_TARGET naming the capability.
+ * leaves none, the request is refused with SY_ERR_NO_CAPABLE_TARGET naming the entry or the capability.
  */
 export function staticPlan(route: Route, entry: Entry, body?: Record<string, unknown>): Plan {
   const needs = body ? requiredCapabilities(entry, body) : [];
@@ -39,7 +39,11 @@ export function staticPlan(route: Route, entry: Entry, body?: Record<string, unk
       capabilities: t.capabilities,
     });
   }
-  if (servable > 0 && candidates.length === 0) {
+  if (servable === 0) {
+    // No provider kind of this route speaks the entry (embeddings on Anthropic): no retry helps.
+    throw new GatewayError('SY_ERR_NO_CAPABLE_TARGET', `no target of model "${route.model}" can serve this endpoint (${entry}): its providers have no such API`);
+  }
+  if (candidates.length === 0) {
     const names = [...missing].join(', ');
     throw new GatewayError('SY_ERR_NO_CAPABLE_TARGET', `no target of model "${route.model}" supports what this request needs: ${names} (targets declare capabilities in the config)`);
   }

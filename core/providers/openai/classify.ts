@@ -1,14 +1,24 @@
 import type { Failure } from '../../attempts/failure.js';
 import { retryAfterMs } from '../../attempts/retry-after.js';
 
-interface OpenAIErrorBody {
-  error?: { type?: string; code?: string | number | null; message?: string } | string;
+interface ErrorFields {
+  type?: string;
+  code?: string | number | null;
+  message?: string;
 }
 
+interface OpenAIErrorBody extends ErrorFields {
+  error?: ErrorFields | string;
+}
+
+/**
+ * `{"error":{...}}` (OpenAI), `{"error":"..."}` (Ollama), or the fields at the top level:
+ * `{"object":"error","message","type","code"}` (vLLM before 0.9, Mistral).
+ */
 function errorFields(body: Buffer): { type: string; code: string; message: string } {
   try {
     const j = JSON.parse(body.toString('utf8')) as OpenAIErrorBody;
-    const e = typeof j.error === 'object' && j.error ? j.error : { message: typeof j.error === 'string' ? j.error : '' };
+    const e = typeof j.error === 'object' && j.error ? j.error : typeof j.error === 'string' ? { message: j.error } : j;
     return { type: String(e.type ?? ''), code: String(e.code ?? ''), message: String(e.message ?? '') };
   } catch {
     return { type: '', code: '', message: '' };
@@ -32,7 +42,8 @@ export function classifyOpenAI(status: number, headers: Record<string, string | 
   if (status === 408) return { ...base, class: 'timeout' };
   if (status === 503 || status === 529) return { ...base, class: 'overloaded' };
   if (status >= 500) return { ...base, class: 'server_error' };
-  if (code === 'context_length_exceeded' || /maximum context length|context window|too many tokens/i.test(message)) {
+  // llama.cpp's server says exceed_context_size_error / "exceeds the available context size".
+  if (code === 'context_length_exceeded' || type === 'exceed_context_size_error' || /maximum context length|context window|available context size|too many tokens/i.test(message)) {
     return { ...passthrough, class: 'context_length' };
   }
   if (code === 'content_filter' || code === 'content_policy_violation' || type === 'content_filter') {
