@@ -108,7 +108,8 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
     method: 'POST' as const,
     headers: call.headers ? { ...provider.headers, ...call.headers } : provider.headers,
     body: call.body,
-    bodyTimeout: route.idleTimeoutMs,
+    // A stream's idle gap is timed from its first content (UpstreamBody.watchIdle); until then timeout_ms bounds it.
+    bodyTimeout: stream ? 0 : route.idleTimeoutMs,
   };
   if (!stream) {
     try {
@@ -164,12 +165,17 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
       const events = done ? parser.flush() : parser.push(value);
       for (let i = 0; i < events.length; i++) {
         const v = translator.frame(events[i].event, events[i].data);
-        if (v.kind === 'error') return failed(v.failure!);
+        if (v.kind === 'error') {
+          // The upstream may keep generating after its error frame: stop the call, free the connection.
+          body.destroy();
+          return failed(v.failure!);
+        }
         if (v.kind === 'skip') continue;
         head += v.out ?? '';
         if (v.kind === 'lifecycle' && head.length <= HOLD_CAP_BYTES) continue;
         // First content (or a done frame, or too much held): commit this attempt.
         clearTimeout(firstContent);
+        body.watchIdle(route.idleTimeoutMs);
         handedOff = true;
         const ttfbMs = performance.now() - t0;
         const open: OpenStream = {

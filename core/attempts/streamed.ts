@@ -19,6 +19,8 @@ export class UpstreamBody {
   private waiter: { resolve: (c: Buffer | null) => void; reject: (e: Error) => void } | null = null;
   private paused = false;
   private draining = false;
+  private idleMs = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
   /** Set by requestStreamed: stops the upstream call, and restarts a paused socket. */
   abort: ((err: Error) => void) | null = null;
   resume: (() => void) | null = null;
@@ -31,6 +33,8 @@ export class UpstreamBody {
       this.queued -= chunk.length;
       if (this.paused && this.queued < HIGH_WATER) {
         this.paused = false;
+        // A paused socket is the client's slowness, not the upstream's: the idle clock restarts.
+        if (this.idleMs) this.armIdle();
         this.resume?.();
       }
       return Promise.resolve(chunk);
@@ -38,6 +42,21 @@ export class UpstreamBody {
     if (this.error) return Promise.reject(this.error);
     if (this.ended) return Promise.resolve(null);
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /**
+   * Fail reads with a body timeout when no chunk arrives for `ms` (idle_timeout_ms). Armed once
+   * content flows: before that the attempt's first-content timer is the bound.
+   */
+  watchIdle(ms: number): void {
+    if (ms <= 0 || this.ended || this.error) return;
+    this.idleMs = ms;
+    if (!this.paused) this.armIdle();
+  }
+
+  private armIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.fail(new errors.BodyTimeoutError()), this.idleMs);
   }
 
   /** Stop the upstream call; what is queued is dropped. */
@@ -62,6 +81,7 @@ export class UpstreamBody {
 
   /** From the handler: a chunk arrived. False asks the dispatcher to pause the socket. */
   push(chunk: Buffer): boolean {
+    this.idleTimer?.refresh();
     if (this.destroyed || this.draining) return true;
     const w = this.waiter;
     if (w) {
@@ -73,10 +93,12 @@ export class UpstreamBody {
     this.queued += chunk.length;
     if (this.queued < HIGH_WATER) return true;
     this.paused = true;
+    clearTimeout(this.idleTimer);
     return false;
   }
 
   end(): void {
+    clearTimeout(this.idleTimer);
     this.ended = true;
     const w = this.waiter;
     this.waiter = null;
@@ -85,6 +107,7 @@ export class UpstreamBody {
 
   /** From the handler or an abort: reads fail from now on, queued chunks included. */
   fail(err: Error): void {
+    clearTimeout(this.idleTimer);
     if (this.error || this.ended) return;
     this.error = err;
     this.queue.length = 0;

@@ -1,7 +1,7 @@
 import type { Exchange, FrameVerdict, StreamTranslator, Usage } from '../types.js';
 import type { Target } from '../../routing/table.js';
 import { openAIUsage } from './usage.js';
-import { mapMaxTokensField } from './chat-stream-reader.js';
+import { mapMaxTokensField, outputChars } from './chat-stream-reader.js';
 import { jsonWithModel } from '../json-with-model.js';
 import { dataLines } from '../../streaming/sse.js';
 
@@ -12,27 +12,15 @@ import { dataLines } from '../../streaming/sse.js';
 
 interface ChatChunk {
   error?: { type?: string; code?: string; message?: string };
-  choices?: { delta?: { content?: string | null; tool_calls?: unknown; refusal?: string | null; function_call?: unknown; reasoning_content?: string | null }; finish_reason?: string | null }[];
+  choices?: { delta?: { content?: string | null; tool_calls?: unknown; refusal?: string | null; function_call?: unknown; reasoning_content?: string | null; reasoning?: string | null }; finish_reason?: string | null }[];
   usage?: unknown;
 }
 
 const DONE = 'data: [DONE]\n\n';
+const MALFORMED: FrameVerdict = { kind: 'error', failure: { class: 'server_error', status: null, message: 'malformed SSE frame from upstream', retryAfterMs: null } };
 
-/** Length of the `"content":"..."` string in a raw chunk, without parsing it (usage estimates). */
-function contentLength(data: string): number {
-  const i = data.indexOf('"content":"');
-  if (i === -1) return 0;
-  let j = i + 11;
-  while (j < data.length) {
-    const q = data.indexOf('"', j);
-    if (q === -1) return data.length - i - 11;
-    let bs = 0;
-    for (let k = q - 1; data.charCodeAt(k) === 92; k--) bs++;
-    if (bs % 2 === 0) return q - i - 11;
-    j = q + 1;
-  }
-  return 0;
-}
+/** A frame that reports usage (`"usage":null`, sent on every chunk with include_usage, does not). */
+const USAGE = /"usage"\s*:\s*\{/;
 
 class OpenAIChatRelay implements StreamTranslator {
   private reported: Usage | null = null;
@@ -46,16 +34,18 @@ class OpenAIChatRelay implements StreamTranslator {
       return { kind: 'done', out: DONE };
     }
     // Once content flows only errors and usage need a parse; the rest passes as bytes.
-    if (this.flowing && !data.includes('"error"') && !data.includes('"usage":{')) {
-      this.contentChars += contentLength(data);
+    if (this.flowing && !data.includes('"error"') && !USAGE.test(data)) {
+      this.contentChars += outputChars(data);
       return { kind: 'content', out: dataLines(data) + '\n\n' };
     }
     let chunk: ChatChunk;
     try {
       chunk = JSON.parse(data) as ChatChunk;
     } catch {
-      return { kind: 'error', failure: { class: 'server_error', status: null, message: 'malformed SSE frame from upstream', retryAfterMs: null } };
+      return MALFORMED;
     }
+    // `data: null`, `data: 1`: JSON, but not a chunk.
+    if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) return MALFORMED;
     if (chunk.error) {
       const t = `${chunk.error.type ?? ''} ${chunk.error.code ?? ''}`;
       const cls = /rate_limit/.test(t) ? 'rate_limited' : /overload/.test(t) ? 'overloaded' : 'server_error';
@@ -63,13 +53,10 @@ class OpenAIChatRelay implements StreamTranslator {
     }
     const out = dataLines(data) + '\n\n';
     if (chunk.usage) this.reported = openAIUsage(chunk.usage) ?? this.reported;
+    this.contentChars += outputChars(data);
     const choice = chunk.choices?.[0];
     const d = choice?.delta;
-    if (d) {
-      if (d.content) this.contentChars += d.content.length;
-      if (d.reasoning_content) this.contentChars += d.reasoning_content.length;
-    }
-    const isContent = !!(d && (d.content || d.tool_calls || d.refusal || d.function_call || d.reasoning_content)) || (choice?.finish_reason != null) || (!!chunk.usage && !choice);
+    const isContent = !!(d && (d.content || d.tool_calls || d.refusal || d.function_call || d.reasoning_content || d.reasoning)) || (choice?.finish_reason != null) || (!!chunk.usage && !choice);
     if (isContent) this.flowing = true;
     return { kind: isContent ? 'content' : 'lifecycle', out };
   }

@@ -10,8 +10,38 @@ import { openAIUsage } from './usage.js';
 
 interface ChatChunk {
   error?: { type?: string; code?: string; message?: string };
-  choices?: { delta?: { content?: string | null; tool_calls?: unknown; refusal?: string | null; function_call?: unknown; reasoning_content?: string | null }; finish_reason?: string | null }[];
+  choices?: { delta?: { content?: string | null; tool_calls?: unknown; refusal?: string | null; function_call?: unknown; reasoning_content?: string | null; reasoning?: string | null }; finish_reason?: string | null }[];
   usage?: unknown;
+}
+
+/**
+ * Keys whose string values are model output: text, tool-call arguments, reasoning, refusals.
+ * Spaces around the colon are allowed: Python servers frame with json.dumps' `": "`.
+ */
+const OUTPUT_KEY = /"(?:content|arguments|reasoning_content|reasoning|refusal)"\s*:\s*"/g;
+
+/** Index of the quote closing the JSON string that starts at `from` (data.length if cut). */
+function stringEnd(data: string, from: number): number {
+  for (let j = from; ; ) {
+    const q = data.indexOf('"', j);
+    if (q === -1) return data.length;
+    let bs = 0;
+    for (let k = q - 1; data.charCodeAt(k) === 92; k--) bs++;
+    if (bs % 2 === 0) return q;
+    j = q + 1;
+  }
+}
+
+/** Characters of model output in a raw chunk, without parsing it (usage estimates). */
+export function outputChars(data: string): number {
+  let n = 0;
+  OUTPUT_KEY.lastIndex = 0;
+  for (let m = OUTPUT_KEY.exec(data); m; m = OUTPUT_KEY.exec(data)) {
+    const end = stringEnd(data, OUTPUT_KEY.lastIndex);
+    n += end - OUTPUT_KEY.lastIndex;
+    OUTPUT_KEY.lastIndex = end + 1;
+  }
+  return n;
 }
 
 export type ChatFrame =
@@ -44,13 +74,10 @@ export class ChatStreamReader {
       return { kind: 'error', failure: { class: cls, status: null, message: `upstream stream error (${t.trim() || 'unknown'})`, retryAfterMs: null } };
     }
     if (chunk.usage) this.reported = openAIUsage(chunk.usage) ?? this.reported;
+    this.contentChars += outputChars(data);
     const choice = chunk.choices?.[0];
     const d = choice?.delta;
-    if (d) {
-      if (d.content) this.contentChars += d.content.length;
-      if (d.reasoning_content) this.contentChars += d.reasoning_content.length;
-    }
-    const content = !!(d && (d.content || d.tool_calls || d.refusal || d.function_call || d.reasoning_content)) || choice?.finish_reason != null;
+    const content = !!(d && (d.content || d.tool_calls || d.refusal || d.function_call || d.reasoning_content || d.reasoning)) || choice?.finish_reason != null;
     return { kind: 'chunk', chunk: chunk as Record<string, unknown>, content };
   }
 
