@@ -8,6 +8,7 @@ import { redactConfigSource } from './redact.js';
 import { adminDryRun, requireCleanDryRun } from './replay/admin.js';
 
 const publishBody = z.object({ source: z.string().min(1).max(1_000_000), file_name: z.string().max(300).optional(), note: z.string().max(2000).optional(), author: z.string().max(200).optional(), require_dry_run_clean: z.boolean().optional() });
+const auditQuery = z.object({ scope: z.enum(['policy', 'config']).optional(), limit: z.coerce.number().int().min(1).max(1000).optional() });
 const rollbackBody = z.object({ revision: z.string().max(100).optional(), note: z.string().max(2000).optional(), author: z.string().max(200).optional() }).prefault({});
 
 function fail(reply: FastifyReply, status: number, message: string, code = 'SY_ERR_INVALID_REQUEST') {
@@ -56,8 +57,7 @@ export function registerRevisionRoutes(app: FastifyInstance, deps: { store: Revi
       guarded(reply, async () => {
         const q = req.query as { a?: string; b?: string };
         if (!q.a || !q.b) throw new RevisionError('diff needs ?a=REV&b=REV');
-        const diff = await diffRevisions(store, scope, q.a, q.b);
-        return { diff: scope === 'config' ? redactConfigSource(diff) : diff };
+        return { diff: await diffRevisions(store, scope, q.a, q.b, scope === 'config' ? redactConfigSource : undefined) };
       }),
     );
     app.post(`${base}/publish`, async (req, reply) =>
@@ -86,9 +86,10 @@ export function registerRevisionRoutes(app: FastifyInstance, deps: { store: Revi
   // Replays captures through a candidate and a baseline; no provider calls (policies/replay).
   app.post('/policies/dry-run', async (req, reply) => guarded(reply, () => adminDryRun(store, gateway, req.body)));
 
-  app.get('/audit', async (req) => {
-    const q = req.query as { scope?: string; limit?: string };
-    const scope = q.scope === 'policy' || q.scope === 'config' ? q.scope : undefined;
-    return { data: await store.audit(scope, Math.min(Number(q.limit) || 200, 1000)) };
+  app.get('/audit', async (req, reply) => {
+    // A bad value is a 400: a negative limit reached SQLite as "no limit", a typo'd scope meant "all".
+    const q = auditQuery.safeParse(req.query);
+    if (!q.success) return fail(reply, 400, `audit takes ?scope=policy|config&limit=1..1000: ${q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return { data: await store.audit(q.data.scope, q.data.limit ?? 200) };
   });
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RevisionStore, type Scope } from './revisions/store.js';
-import { publishPolicy, publishConfig, stagePolicy } from './lifecycle.js';
+import { checkConfig, publishPolicy, publishConfig, stagePolicy } from './lifecycle.js';
 
 /**
  * A policy or config file is a convenience; the active pointer is the truth. A file whose
@@ -26,7 +26,11 @@ export async function adoptFile(store: RevisionStore, scope: Scope, file: string
       if (mode === 'stage') await stagePolicy(store, source, file, who);
       else await publishPolicy(store, source, file, who);
     } else {
-      if (mode === 'stage') await store.put({ id, scope, name: file, source, compiled: null, author: who.actor, note: who.note });
+      if (mode === 'stage') {
+        // Checked like a publish: a broken file must not become a revision one could roll back to.
+        checkConfig(source, file);
+        await store.put({ id, scope, name: file, source, compiled: null, author: who.actor, note: who.note });
+      }
       else await publishConfig(store, source, file, who);
     }
   } catch (err) {

@@ -1,6 +1,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { compilePolicy, formatDiagnostic } from './compile/compile.js';
 import { parseConfig } from '../core/config/load.js';
+import { PolicyLoadError, PolicySandbox } from './sandbox/sandbox.js';
 import { RevisionError, type RevisionStore, type Scope } from './revisions/store.js';
 
 export interface Actor {
@@ -16,11 +17,34 @@ export interface PublishResult {
   from: string | null;
 }
 
-/** Compile-check a policy; throws a RevisionError listing `file:line:col message` diagnostics. */
+/**
+ * Compile-check a policy, then load it once in a sandbox; throws a RevisionError listing
+ * `file:line:col message` diagnostics, or why it does not load.
+ */
 export async function checkPolicy(source: string, fileName: string) {
   const r = await compilePolicy(source, fileName);
   if (!r.ok) throw new RevisionError(`policy ${fileName} does not compile:\n${r.diagnostics.map(formatDiagnostic).join('\n')}`, 422);
+  await checkLoads(r.js, fileName);
   return r;
+}
+
+/**
+ * Top-level code that throws, loops past the init deadline or runs out of memory type-checks
+ * fine, but the runtime could never serve it: refuse it here, before the pointer moves to it.
+ * A timeout is retried, as the replay engine does: a busy machine (or WASM still compiling) can
+ * push a healthy policy's first load past the deadline; a real loop fails every time.
+ */
+async function checkLoads(js: string, fileName: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      (await PolicySandbox.create(js)).dispose();
+      return;
+    } catch (err) {
+      if (!(err instanceof PolicyLoadError)) throw err;
+      if (err.kind === 'timeout' && attempt < 3) continue;
+      throw new RevisionError(`policy ${fileName} compiles but cannot be loaded:\n${fileName}: ${err.kind}: ${err.message}`, 422);
+    }
+  }
 }
 
 /** Store the policy as a revision without activating it (a watched file's change, staged). */
@@ -74,15 +98,27 @@ export async function rollback(store: RevisionStore, scope: Scope, ref: string |
     if (to === null && scope === 'config') throw new RevisionError('no earlier config revision to roll back to', 409);
   }
   if (to === current) return { id: to ?? '', name: null, changed: false, from: current };
-  const from = await store.activate(scope, to, { actor: who.actor, action: 'rollback', note: who.note });
   const rev = to ? await store.get(scope, to) : null;
+  // A config revision is re-checked (it may be a staged file, or name a variable unset since):
+  // a pointer on a config the gateway cannot apply would say one config while serving another.
+  if (scope === 'config' && rev) {
+    try {
+      checkConfig(rev.source, rev.name ?? 'config');
+    } catch (err) {
+      throw new RevisionError(`cannot roll back to config ${rev.id.slice(0, 12)}: ${(err as Error).message}`, 422);
+    }
+  }
+  const from = await store.activate(scope, to, { actor: who.actor, action: 'rollback', note: who.note });
   return { id: to ?? '', name: rev?.name ?? null, changed: true, from };
 }
 
-/** A unified diff between two revisions' sources. */
-export async function diffRevisions(store: RevisionStore, scope: Scope, a: string, b: string): Promise<string> {
+/**
+ * A unified diff between two revisions' sources, each first passed through `view` (the admin
+ * API redacts config secrets: on the sources, since a diff's +/- lines no longer parse as YAML).
+ */
+export async function diffRevisions(store: RevisionStore, scope: Scope, a: string, b: string, view: (source: string) => string = (s) => s): Promise<string> {
   const [ra, rb] = await Promise.all([store.get(scope, a), store.get(scope, b)]);
   if (!ra) throw new RevisionError(`no ${scope} revision ${a}`, 404);
   if (!rb) throw new RevisionError(`no ${scope} revision ${b}`, 404);
-  return createTwoFilesPatch(`${ra.id.slice(0, 12)}`, `${rb.id.slice(0, 12)}`, ra.source, rb.source, ra.note ?? '', rb.note ?? '');
+  return createTwoFilesPatch(`${ra.id.slice(0, 12)}`, `${rb.id.slice(0, 12)}`, view(ra.source), view(rb.source), ra.note ?? '', rb.note ?? '');
 }

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { BindRefusedError } from '../access/bind.js';
+import { RevisionError } from '../../policies/revisions/store.js';
 import { startCommand } from './start.js';
 import { registerPolicyCheck, registerRevisionCommands } from './revisions.js';
 import { registerDryRun } from './dry-run.js';
@@ -43,11 +44,10 @@ registerRevisionCommands(policy, 'policy');
 registerDryRun(policy);
 registerCaptures(program);
 
+/** An operator's mistake (bad config or policy, unknown revision, refused bind): the message, no stack. */
+const operatorError = (err: unknown): err is Error => err instanceof ConfigError || err instanceof BindRefusedError || err instanceof RevisionError;
+
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof BindRefusedError) {
-    process.stderr.write(`switchyard: ${err.message}\n`);
-  } else {
-    process.stderr.write(`switchyard: ${(err as Error)?.stack ?? String(err)}\n`);
-  }
+  process.stderr.write(`switchyard: ${operatorError(err) ? err.message : (err as Error)?.stack ?? String(err)}\n`);
   process.exit(1);
 });

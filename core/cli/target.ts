@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Db } from '../store/db.js';
-import { RevisionStore } from '../../policies/revisions/store.js';
+import { RevisionError, RevisionStore } from '../../policies/revisions/store.js';
 
 /** Where a state-changing command acts: a running gateway's admin API, or the data dir. */
 export type CommandTarget = { kind: 'remote'; url: string; token: string } | { kind: 'local'; dataDir: string };
@@ -29,7 +29,8 @@ export async function adminCall<T>(t: Extract<CommandTarget, { kind: 'remote' }>
   } catch {
     /* not JSON */
   }
-  if (!res.ok) throw new Error((json as { error?: { message?: string } })?.error?.message ?? `${res.status} ${text.slice(0, 200)}`);
+  // The gateway's refusal (bad token, invalid config, unknown revision) is an operator error, not a crash.
+  if (!res.ok) throw new RevisionError((json as { error?: { message?: string } })?.error?.message ?? `${res.status} ${text.slice(0, 200)}`, res.status);
   return json as T;
 }
 

@@ -81,6 +81,16 @@ function expandEnv(node: unknown, refs: EnvRef[], env: NodeJS.ProcessEnv, path: 
   return node;
 }
 
+/**
+ * What is wrong and where, without the parser's quote of the input: the line with the typo is
+ * often the one holding a literal key, and this message reaches logs and the admin API.
+ * (yaml appends a code frame after the first line; V8 quotes a JSON snippet: `"…" is not valid JSON`.)
+ */
+function parseProblem(err: Error): string {
+  const first = String(err.message).split('\n')[0].replace(/:\s*$/, '');
+  return first.replace(/,\s*(?:\.\.\.)?".*" is not valid JSON$/, ' (not valid JSON)');
+}
+
 /** Parse, expand and validate config text. Throws ConfigError naming every bad field. */
 export function parseConfig(text: string, sourceName: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   let raw: unknown;
@@ -88,7 +98,7 @@ export function parseConfig(text: string, sourceName: string, env: NodeJS.Proces
   try {
     raw = extname(sourceName) === '.json' ? JSON.parse(protectedText) : parseYaml(protectedText);
   } catch (err) {
-    throw new ConfigError(sourceName, [{ path: '', message: `cannot parse: ${(err as Error).message}` }]);
+    throw new ConfigError(sourceName, [{ path: '', message: `cannot parse: ${parseProblem(err as Error)}` }]);
   }
   const issues: { path: string; message: string }[] = [];
   const expanded = expandEnv(raw ?? {}, refs, env, [], issues);

@@ -70,9 +70,9 @@ export default definePlugin<TelemetryConfig>({
   routes(app, api) {
     app.get('/requests', async (req, reply) => {
       const log = telemetryState.get(api);
-      if (!log) return reply.code(404).send({ error: { message: 'the request log needs a data dir (--data-dir) and telemetry.request_log', code: 'SY_ERR_NOT_FOUND' } });
+      if (!log) return reply.code(404).send({ error: { message: 'the request log needs a data dir (--data-dir) and telemetry.request_log', type: 'invalid_request_error', param: null, code: 'SY_ERR_NOT_FOUND' } });
       const q = querySchema.safeParse(req.query);
-      if (!q.success) return reply.code(400).send({ error: { message: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), code: 'SY_ERR_INVALID_REQUEST' } });
+      if (!q.success) return reply.code(400).send({ error: { message: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), type: 'invalid_request_error', param: String(q.error.issues[0]?.path[0] ?? '') || null, code: 'SY_ERR_INVALID_REQUEST' } });
       return { data: await log.query(q.data) };
     });
     registerTrafficRoute(app, api.db, () => telemetryState.get(api));

@@ -91,9 +91,9 @@ export async function trafficReport(db: Db, minutes: number, windowMinutes: numb
 export function registerTrafficRoute(app: FastifyInstance, db: Db | null, log: () => RequestLog | null | undefined): void {
   app.get('/traffic', async (req, reply) => {
     const requestLog = log();
-    if (!db || !requestLog) return reply.code(404).send({ error: { message: 'traffic needs the request log: a data dir (--data-dir) and telemetry.request_log', code: 'SY_ERR_NOT_FOUND' } });
+    if (!db || !requestLog) return reply.code(404).send({ error: { message: 'traffic needs the request log: a data dir (--data-dir) and telemetry.request_log', type: 'invalid_request_error', param: null, code: 'SY_ERR_NOT_FOUND' } });
     const q = query.safeParse(req.query);
-    if (!q.success) return reply.code(400).send({ error: { message: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), code: 'SY_ERR_INVALID_REQUEST' } });
+    if (!q.success) return reply.code(400).send({ error: { message: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), type: 'invalid_request_error', param: String(q.error.issues[0]?.path[0] ?? '') || null, code: 'SY_ERR_INVALID_REQUEST' } });
     await requestLog.writer.flush();
     return trafficReport(db, q.data.minutes, q.data.window);
   });
