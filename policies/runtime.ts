@@ -26,6 +26,8 @@ export class PolicyRuntime {
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
   private lastWarn = 0;
+  /** The active revision that failed to load, and when to try it again (doubling, up to a minute). */
+  private failed: { id: string; retryAt: number; waitMs: number } | null = null;
   private readonly calls: Counter;
   private readonly duration: Histogram;
 
@@ -47,6 +49,8 @@ export class PolicyRuntime {
       try {
         const id = await this.store.activeId('policy');
         if (id === this.activeId) return;
+        // A revision that would not load is retried with backoff, not every poll: one log line, not one a second.
+        if (this.failed?.id === id && Date.now() < this.failed.retryAt) return;
         if (!id) {
           this.swap(null, null);
           this.log.info('policy: none active, routes use their static order');
@@ -54,7 +58,15 @@ export class PolicyRuntime {
         }
         const rev = await this.store.get('policy', id);
         if (!rev?.compiled) throw new Error(`revision ${id} has no compiled code`);
-        const sb = await PolicySandbox.create(rev.compiled, this.sandboxOptions);
+        let sb: PolicySandbox;
+        try {
+          sb = await PolicySandbox.create(rev.compiled, this.sandboxOptions);
+        } catch (err) {
+          const waitMs = this.failed?.id === id ? Math.min(this.failed.waitMs * 2, 60_000) : 1000;
+          this.failed = { id, retryAt: Date.now() + waitMs, waitMs };
+          throw err;
+        }
+        this.failed = null;
         this.swap(id, sb);
         this.log.info({ revision: id.slice(0, 12), name: rev.name }, 'policy: serving revision');
       } catch (err) {
