@@ -17,6 +17,12 @@ import type { AttemptRecord, Outcome, Plan, RequestContext } from './context.js'
  * A hook that throws (other than a GatewayError from preRoute/selectProvider, which is a
  * deliberate rejection) is logged and counted and the request goes on — unless its plugin
  * is `critical`, in which case the request fails with SY_ERR_PLUGIN.
+ *
+ * A hook that never settles must not hold the request past its deadline: an awaited hook
+ * of preRoute/selectProvider/onError is abandoned when the request aborts (deadline: 504
+ * SY_ERR_DEADLINE; client gone), logged and counted. A postResponse hook is waited for at
+ * most POST_RESPONSE_WAIT_MS, so the hooks after it (cost, telemetry) and budget settlement
+ * still run; the slow hook itself keeps running.
  */
 export const PHASES = ['preRoute', 'selectProvider', 'onError', 'postResponse'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -42,6 +48,11 @@ export interface Registered<F> {
 
 export type HookErrorReporter = (plugin: string, phase: Phase, err: unknown) => void;
 
+export const POST_RESPONSE_WAIT_MS = 5000;
+
+/** The request aborted while a hook was awaited: not the hook's fault to absorb, so never swallowed. */
+class Abandoned extends GatewayError {}
+
 /** The hook arrays of one gateway. Built at boot; `add` validates. */
 export class Hooks {
   readonly preRoute: Registered<PreRouteHook>[] = [];
@@ -66,7 +77,7 @@ export class Hooks {
     for (const h of this.preRoute) {
       try {
         const r = h.fn(ctx);
-        if (isThenable(r)) await r;
+        if (isThenable(r)) await this.untilAbort(r, ctx, h, 'preRoute');
       } catch (err) {
         if (err instanceof GatewayError) throw err;
         this.fault(h, 'preRoute', err);
@@ -78,7 +89,7 @@ export class Hooks {
     for (const h of this.selectProvider) {
       try {
         let next = h.fn(ctx, plan);
-        if (isThenable(next)) next = await next;
+        if (isThenable(next)) next = await this.untilAbort(next, ctx, h, 'selectProvider');
         if (next) plan = validPlan(next, plan, h.plugin);
       } catch (err) {
         if (err instanceof GatewayError) throw err;
@@ -92,10 +103,11 @@ export class Hooks {
     for (const h of this.onError) {
       try {
         let r = h.fn(ctx, attempt, failure, action);
-        if (isThenable(r)) r = await r;
+        if (isThenable(r)) r = await this.untilAbort(r, ctx, h, 'onError');
         const a = typeof r === 'string' ? r : r?.action;
         if (a === 'retry' || a === 'fallback' || a === 'fail') action = a;
       } catch (err) {
+        if (err instanceof Abandoned) throw err;
         this.fault(h, 'onError', err);
       }
     }
@@ -107,11 +119,44 @@ export class Hooks {
     for (const h of this.postResponse) {
       try {
         const r = h.fn(ctx, outcome);
-        if (isThenable(r)) await r;
+        if (isThenable(r)) await this.atMost(r, h);
       } catch (err) {
         this.report(h.plugin, 'postResponse', err);
       }
     }
+  }
+
+  /** `p`, or an Abandoned error as soon as the request aborts (deadline or client gone). */
+  private untilAbort<T>(p: Promise<T>, ctx: RequestContext, h: Registered<unknown>, phase: Phase): Promise<T> {
+    const abort = ctx.abort;
+    const abandoned = () => {
+      const deadline = abort.reason === 'deadline';
+      const err = new Abandoned(deadline ? 'SY_ERR_DEADLINE' : 'SY_ERR_INTERNAL', deadline ? `request deadline of ${ctx.route.deadlineMs} ms reached` : 'client disconnected', deadline ? { headers: { 'x-should-retry': 'false' } } : {});
+      this.report(h.plugin, phase, new Error(`${phase} hook did not finish before the request ${deadline ? 'deadline' : 'was abandoned by the client'}`));
+      return err;
+    };
+    if (abort.reason) return Promise.reject(abandoned());
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(abandoned());
+      abort.on(onAbort);
+      p.then(
+        (v) => (abort.off(onAbort), resolve(v)),
+        (e: unknown) => (abort.off(onAbort), reject(e)),
+      );
+    });
+  }
+
+  /** Wait for a postResponse hook at most POST_RESPONSE_WAIT_MS; then report it and go on. */
+  private atMost(p: Promise<unknown>, h: Registered<unknown>): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.report(h.plugin, 'postResponse', new Error(`postResponse hook still running after ${POST_RESPONSE_WAIT_MS} ms: the next hooks run without waiting`));
+        resolve();
+      }, POST_RESPONSE_WAIT_MS);
+      timer.unref();
+    });
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
   }
 }
 

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
+import { resolve as resolveImport } from 'import-meta-resolve';
 import type { PluginDefinition } from '../../sdk/plugin.js';
 
 /** The built-in plugins, loaded by name; the same API as any community plugin. */
@@ -40,7 +41,13 @@ async function importPlugin(spec: string, baseDir: string): Promise<unknown> {
     try {
       url = pathToFileURL(createRequire(join(baseDir, 'noop.js')).resolve(spec)).href;
     } catch {
-      url = spec;
+      // An ESM-only package (`exports` with only an `import` condition) that require.resolve
+      // cannot see: resolved as an import from the config's folder would be.
+      try {
+        url = resolveImport(spec, pathToFileURL(join(baseDir, 'noop.js')).href);
+      } catch {
+        url = spec;
+      }
     }
   }
   const mod = (await import(url)) as { default?: unknown; plugin?: unknown };

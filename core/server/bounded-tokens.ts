@@ -1,6 +1,11 @@
 import { createRequire } from 'node:module';
 
-type CountTokens = (text: string) => number;
+type CountTokens = (text: string, options?: { disallowedSpecial?: Set<string> }) => number;
+/**
+ * Special-token text in a prompt (`<|endoftext|>`) is counted as plain text: by default the
+ * tokenizer throws on it, and this count is read where nothing catches (a stream's start).
+ */
+const PLAIN = { disallowedSpecial: new Set<string>() };
 let countTokens: CountTokens | null = null;
 
 /** Loaded on first use: a gateway that never counts tokens never pays for the BPE tables (~65 MiB). */
@@ -23,7 +28,7 @@ export function boundedCountTokens(text: string): number {
     estimated += Math.ceil(run.length / 3);
     return ' ';
   });
-  return (rest.trim() ? tokenizer()(rest) : 0) + estimated;
+  return (rest.trim() ? tokenizer()(rest, PLAIN) : 0) + estimated;
 }
 
 /** Load the tokenizer now (at boot), so the first request does not pay for it. */

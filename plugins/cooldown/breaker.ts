@@ -28,10 +28,12 @@ export interface Circuit {
   /** Times opened in a row without a success in between (backoff for repeated trips). */
   trips: number;
   trialStartedAt: number;
+  /** When it last opened: a success of a request older than that says nothing about now. */
+  openedAt: number;
 }
 
 const NS = 'cooldown';
-const CLOSED: Circuit = { state: 'closed', until: 0, reason: null, consecutive: 0, windowStart: 0, windowTotal: 0, windowFailed: 0, trips: 0, trialStartedAt: 0 };
+const CLOSED: Circuit = { state: 'closed', until: 0, reason: null, consecutive: 0, windowStart: 0, windowTotal: 0, windowFailed: 0, trips: 0, trialStartedAt: 0, openedAt: 0 };
 
 /** Classes that cool a target at once, for how long (Retry-After wins where the upstream gave one). */
 function immediate(cls: FailureClass, cfg: CooldownConfig): number | null {
@@ -97,11 +99,15 @@ export class Breaker {
       }
       openFor = Math.min(cfg.base_ms * 2 ** c.trips, cfg.max_ms);
     }
-    this.store.set<Circuit>(NS, id, { ...c, state: 'open', until: now + openFor, reason, trips: c.trips + 1, trialStartedAt: 0 });
+    this.store.set<Circuit>(NS, id, { ...c, state: 'open', until: now + openFor, reason, trips: c.trips + 1, trialStartedAt: 0, openedAt: now });
   }
 
-  success(id: string, now: number): void {
+  /** `since`: when the attempt that succeeded started (defaults to now). */
+  success(id: string, now: number, since = now): void {
     const c = this.circuit(id);
+    // A request in flight when the target was cooled (a 429 to a concurrent one) may still
+    // succeed: that must not close the circuit before Retry-After; its trial will.
+    if (c.state !== 'closed' && since < (c.openedAt ?? 0)) return;
     if (c.state === 'closed' && c.consecutive === 0 && now - c.windowStart <= this.cfg.window_ms && c.windowTotal > 0) {
       this.store.set<Circuit>(NS, id, { ...c, windowTotal: c.windowTotal + 1 });
       return;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Gauge } from 'prom-client';
-import { definePlugin, GatewayError, type PluginApi } from '../../sdk/plugin.js';
+import { definePlugin, GatewayError, type Outcome, type PluginApi, type RequestContext } from '../../sdk/plugin.js';
 import { Breaker, type CooldownConfig } from './breaker.js';
 
 const config = z.strictObject({
@@ -18,6 +18,13 @@ const config = z.strictObject({
 }).prefault({});
 
 const STATE_CODE = { closed: 0, half_open: 1, open: 2 } as const;
+
+/** Wall-clock start of the attempt that served (attempt times are performance.now() based). */
+function servedSince(ctx: RequestContext, outcome: Outcome): number {
+  const id = outcome.served!.id;
+  const a = outcome.attempts.findLast((x) => x.target === id && x.errorClass === null);
+  return a ? ctx.receivedAt + (a.startedAt - ctx.t0) : ctx.receivedAt;
+}
 
 /**
  * Circuit breaker per target. 429 cools a target until its Retry-After / rate-limit reset,
@@ -84,7 +91,7 @@ export default definePlugin<CooldownConfig>({
       postResponse(ctx, outcome) {
         const claimed = ctx.state.cooldown as string[] | undefined;
         if (claimed) for (const id of claimed) if (!outcome.attempts.some((a) => a.target === id)) breaker.releaseTrial(id);
-        if (outcome.served && !outcome.interrupted) breaker.success(outcome.served.id, Date.now());
+        if (outcome.served && !outcome.interrupted) breaker.success(outcome.served.id, Date.now(), servedSince(ctx, outcome));
         else if (outcome.served && outcome.interrupted) breaker.failure(outcome.served.id, 'server_error', null, Date.now());
       },
     };

@@ -28,6 +28,19 @@ export function estimateInputTokens(body: Record<string, unknown>): number {
 }
 
 /**
+ * This is read as a plain property, also where nothing catches (starting a stream, settling
+ * usage): it must never throw. The tokenizer does on some text (prompts that quote special
+ * tokens such as "<|endoftext|>"); then the rough estimate stands.
+ */
+function safeEstimate(body: Record<string, unknown>, rough: number): number {
+  try {
+    return estimateInputTokens(body);
+  } catch {
+    return rough;
+  }
+}
+
+/**
  * Make `summary.estimatedInputTokens` the tokenizer's count, counted when first read (the
  * budget header, the cheapest strategy, a policy, a capture, a stream without usage) instead
  * of on every request: a JSON request whose upstream reports usage never pays for BPE.
@@ -35,10 +48,11 @@ export function estimateInputTokens(body: Record<string, unknown>): number {
  */
 export function refineInputTokensLazily(summary: RequestSummary, body: Record<string, unknown>): void {
   let tokens: number | undefined;
+  const rough = summary.estimatedInputTokens;
   Object.defineProperty(summary, 'estimatedInputTokens', {
     enumerable: true,
     configurable: true,
-    get: () => (tokens ??= estimateInputTokens(body)),
+    get: () => (tokens ??= safeEstimate(body, rough)),
     set: (v: number) => void (tokens = v),
   });
 }

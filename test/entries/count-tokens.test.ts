@@ -87,3 +87,12 @@ t.test('the estimate covers system blocks, tool use, tool results, tools and ima
   });
   t.ok(rich > base + 1600, `richer requests count more (${base} → ${rich})`);
 });
+
+t.test('a prompt quoting a special token (<|endoftext|>) is counted as text, not a 500', async (t) => {
+  const o = await startFakeUpstream();
+  const gw = await startGateway(routeOverKinds([{ kind: 'openai', url: o.url }]));
+  t.teardown(async () => { await gw.close(); await o.close(); });
+  const r = await count(gw.url, { model: 'm', messages: [{ role: 'user', content: 'What does <|endoftext|> mean in a GPT prompt?' }] });
+  t.equal(r.res.status, 200);
+  t.ok(typeof r.json.input_tokens === 'number' && (r.json.input_tokens as number) >= 10, `counted (${r.json.input_tokens})`);
+});
