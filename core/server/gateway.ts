@@ -15,7 +15,7 @@ import { createRegistry } from '../metrics.js';
 import { MemoryStateStore, type StateStore } from '../state/store.js';
 import { Db } from '../store/db.js';
 import { loadPlugins, PluginLoadError } from '../plugins/loader.js';
-import type { PluginApi, PluginDefinition, TargetDescriber } from '../../sdk/plugin.js';
+import type { PluginApi, PluginDefinition, PluginHooks, TargetDescriber } from '../../sdk/plugin.js';
 import { registerAdminApi } from '../admin/routes.js';
 import { registerAdminUi } from '../admin/serve-ui.js';
 import { adminGuard } from '../access/admin-auth.js';
@@ -178,7 +178,13 @@ export class Gateway {
         describeTargets: (fn) => this.describers.push(fn),
         onClose: (fn) => this.onDrain.push(fn),
       };
-      const hooks = typeof def.hooks === 'function' ? await def.hooks(api) : def.hooks ?? {};
+      let hooks: PluginHooks;
+      try {
+        hooks = typeof def.hooks === 'function' ? await def.hooks(api) : def.hooks ?? {};
+      } catch (err) {
+        // The operator must learn which plugin refused to start, not only its message.
+        throw new PluginLoadError(def.name, `failed to start: ${err instanceof Error ? err.message : String(err)}`);
+      }
       for (const phase of ['preRoute', 'selectProvider', 'onError', 'postResponse'] as const) {
         const fn = hooks[phase];
         if (fn) this.hooks.add(phase, fn as never, def.name, def.critical ?? false);

@@ -48,6 +48,8 @@ t.test('load errors name the plugin and what is wrong', async (t) => {
   const cyc1 = { name: 'c1', version: '1.0.0', dependencies: ['c2'] };
   const cyc2 = { name: 'c2', version: '1.0.0', dependencies: ['c1'] };
   t.match(await bootError({ ...base, plugins: [] }, { plugins: [cyc1, cyc2] }), /dependency cycle/);
+  const refuses = definePlugin({ name: 'needs-env', version: '1.0.0', hooks() { throw new Error('needs API_URL'); } });
+  t.match(await bootError({ ...base, plugins: [] }, { plugins: [refuses] }), /^plugin needs-env: failed to start: needs API_URL$/, 'a hooks() factory that throws is named');
 });
 
 t.test('a throwing hook is logged and counted and the request is served; a critical one fails it', async (t) => {
