@@ -39,6 +39,9 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 /** A gateway-made error: a code from the catalogue, a message and optional response headers. */
+/** Marks a GatewayError of any copy of this module (see Symbol.hasInstance below). */
+const BRAND = Symbol.for('switchyard.GatewayError');
+
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -52,12 +55,25 @@ export class GatewayError extends Error {
     this.status = opts.status ?? ERRORS[code].status;
     this.headers = opts.headers ?? {};
     this.param = opts.param ?? null;
+    (this as { [BRAND]?: true })[BRAND] = true;
+  }
+
+  /**
+   * `instanceof GatewayError` holds for an error from another copy of the package too: a
+   * community plugin installed with its own `switchyard` throws that copy's class, and its
+   * deliberate rejection (a guardrail, a limit) must not be mistaken for a crash. Subclasses
+   * keep the ordinary prototype check.
+   */
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    if (this !== GatewayError) return Function.prototype[Symbol.hasInstance].call(this, v);
+    return typeof v === 'object' && v !== null && (v as { [BRAND]?: unknown })[BRAND] === true;
   }
 }
 
 /** The error's body in the entry protocol's own shape. */
 export function renderError(err: GatewayError, protocol: 'openai' | 'anthropic'): string {
-  const spec = ERRORS[err.code];
+  // A code this version does not know (another copy's GatewayError) renders as an internal error's type.
+  const spec = ERRORS[err.code] ?? ERRORS.SY_ERR_INTERNAL;
   const message = scrub(err.message);
   if (protocol === 'anthropic') {
     return JSON.stringify({ type: 'error', error: { type: spec.anthropicType, message, code: err.code } });

@@ -71,6 +71,22 @@ t.test('a throwing hook is logged and counted and the request is served; a criti
   t.match(await res.json(), { error: { code: 'SY_ERR_PLUGIN', message: /plugin guard failed in preRoute/ } });
 });
 
+t.test('a GatewayError from another copy of the package (a plugin with its own switchyard) is a rejection, not a crash', async (t) => {
+  const a = await startFakeUpstream(ok('served'));
+  t.teardown(() => a.close());
+  // A second instance of core/errors: what a community plugin's nested node_modules/switchyard gives.
+  const copy = (await import(`../../core/errors.ts?copy=${Date.now()}`)) as typeof import('../../core/errors.js');
+  t.not(copy.GatewayError, (await import('../../core/errors.js')).GatewayError, 'really another class');
+  const guard = definePlugin({ name: 'guard', version: '1.0.0', hooks: { preRoute() { throw new copy.GatewayError('SY_ERR_FORBIDDEN', 'blocked by the guardrail'); } } });
+  const gw = await startGateway({ ...routeOver([a.url]), plugins: [] }, { plugins: [guard] });
+  t.teardown(() => gw.close());
+  const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [] }) });
+  t.equal(res.status, 403);
+  t.match(await res.json(), { error: { code: 'SY_ERR_FORBIDDEN', message: 'blocked by the guardrail' } });
+  t.equal(gw.gw.hookErrors, 0, 'not counted as a plugin fault');
+  t.equal(a.seen.length, 0, 'nothing went upstream');
+});
+
 async function tenantStory(t: Tap.Test, pluginSpec: string, baseDir: string) {
   const shared = await startFakeUpstream(ok('shared'));
   const dedicated = await startFakeUpstream(ok('dedicated'));
