@@ -6,7 +6,7 @@ import type { Entry } from '../providers/types.js';
  * - vision: an image part (chat `image_url`, Anthropic `image` blocks also inside tool results,
  *   Responses `input_image`);
  * - json_schema: chat `response_format.type: json_schema`, Responses `text.format.type:
- *   json_schema`, Anthropic `output_format.type: json_schema`;
+ *   json_schema`, Anthropic `output_config.format.type` (or the beta's `output_format.type`) json_schema;
  * - reasoning: chat `reasoning_effort`, Responses `reasoning`, Anthropic `thinking` enabled.
  * Targets declare theirs (`capabilities`, default all); the static plan skips a target lacking one.
  */
@@ -43,7 +43,9 @@ export function requiredCapabilities(entry: Entry, body: Record<string, unknown>
 
   const rf = body.response_format;
   const text = body.text;
-  const of = body.output_format;
+  // Anthropic: `output_config.format` (GA), or the beta's top-level `output_format`.
+  const oc = body.output_config;
+  const of = isObj(oc) && isObj(oc.format) ? oc.format : body.output_format;
   if ((isObj(rf) && rf.type === 'json_schema') || (isObj(text) && isObj(text.format) && text.format.type === 'json_schema') || (isObj(of) && of.type === 'json_schema')) {
     needs.push('json_schema');
   }

@@ -15,6 +15,7 @@ import {
   type AnthropicToolChoice,
   type AnthropicUsage,
   type ChatRequestOptions,
+  type JsonObject,
   type OpenAIChatChunk,
   type OpenAIChatMessage,
   type OpenAIChatRequest,
@@ -57,6 +58,10 @@ export function anthropicRequestToOpenAIChat(
     out.stream_options = { include_usage: true };
   }
   if (typeof body.metadata?.user_id === 'string') out.user = body.metadata.user_id;
+  const schema = outputSchema(body);
+  // Named because chat requires a name; not strict, because OpenAI's strict mode rejects
+  // schemas Anthropic accepts (optional properties), and a 400 is worse than best effort.
+  if (schema) out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema } };
 
   const tools = (body.tools ?? []).map(toolToOpenAI).filter((t): t is OpenAIChatTool => t !== null);
   if (tools.length > 0) {
@@ -68,6 +73,12 @@ export function anthropicRequestToOpenAIChat(
     }
   }
   return out;
+}
+
+/** Structured outputs: `output_config.format` (GA) or the beta's top-level `output_format`. */
+function outputSchema(body: AnthropicMessagesRequest): JsonObject | undefined {
+  const format = isRecord(body.output_config) && isRecord(body.output_config.format) ? body.output_config.format : body.output_format;
+  return isRecord(format) && format.type === 'json_schema' && isRecord(format.schema) ? format.schema : undefined;
 }
 
 function systemText(system: AnthropicMessagesRequest['system']): string {

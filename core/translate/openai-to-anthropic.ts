@@ -14,6 +14,7 @@ import {
   type AnthropicTool,
   type AnthropicToolChoice,
   type AnthropicUsage,
+  type JsonObject,
   type OpenAIChatChunk,
   type OpenAIChatMessage,
   type OpenAIChatRequest,
@@ -39,6 +40,9 @@ export function openAIChatRequestToAnthropic(
   upstreamModel: string,
   defaultMaxTokens = 4096,
 ): AnthropicMessagesRequest {
+  // Anthropic answers one completion per request; one choice where n were asked breaks clients
+  // that read choices[1]. A throw here is the client's 400 (core/attempts/send.ts).
+  if (typeof body.n === 'number' && body.n > 1) throw new Error(`n=${body.n}: an Anthropic upstream returns one choice per request`);
   const system: string[] = [];
   const turns: AnthropicMessageParam[] = [];
   for (const m of body.messages ?? []) {
@@ -76,6 +80,8 @@ export function openAIChatRequestToAnthropic(
   else if (Array.isArray(body.stop) && body.stop.length > 0) out.stop_sequences = body.stop;
   if (body.stream) out.stream = true;
   if (typeof body.user === 'string') out.metadata = { user_id: body.user };
+  const format = outputFormat(body.response_format);
+  if (format) out.output_config = { format };
 
   const tools = (body.tools ?? []).filter((t) => t?.type === 'function' && isRecord(t.function)).map((t): AnthropicTool => {
     const tool: AnthropicTool = {
@@ -92,6 +98,15 @@ export function openAIChatRequestToAnthropic(
     if (choice) out.tool_choice = choice;
   }
   return out;
+}
+
+/**
+ * Structured outputs: chat's `response_format: json_schema` is Anthropic's `output_config.format`
+ * (GA, no beta header). json_object has no Anthropic form (a schema is required) and is left out.
+ */
+function outputFormat(rf: unknown): { type: 'json_schema'; schema: JsonObject } | undefined {
+  if (!isRecord(rf) || rf.type !== 'json_schema' || !isRecord(rf.json_schema) || !isRecord(rf.json_schema.schema)) return undefined;
+  return { type: 'json_schema', schema: rf.json_schema.schema };
 }
 
 /** Anthropic requires strictly alternating roles, so adjacent same-role turns are merged. */

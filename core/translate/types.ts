@@ -185,6 +185,8 @@ export interface AnthropicMessagesRequest {
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id?: string | null };
+  /** `format` is structured outputs (GA); the beta spelled it top-level `output_format`. */
+  output_config?: { format?: { type: 'json_schema'; schema: JsonObject }; [key: string]: unknown };
   [key: string]: unknown;
 }
 

@@ -21,6 +21,9 @@ t.test('what a request needs, in every entry protocol', async (t) => {
   t.same(requiredCapabilities('anthropic.messages', { messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'image', source: { type: 'url', url: 'https://x/y.png' } }] }] }] }), ['vision'], 'images inside tool results count');
   t.same(requiredCapabilities('anthropic.messages', { messages: [], thinking: { type: 'enabled', budget_tokens: 1024 } }), ['reasoning']);
   t.same(requiredCapabilities('anthropic.messages', { messages: [], thinking: { type: 'disabled' } }), []);
+  t.same(requiredCapabilities('anthropic.messages', { messages: [], output_config: { format: { type: 'json_schema', schema: {} } } }), ['json_schema'], 'structured outputs, GA spelling');
+  t.same(requiredCapabilities('anthropic.messages', { messages: [], output_format: { type: 'json_schema', schema: {} } }), ['json_schema'], 'structured outputs, beta spelling');
+  t.same(requiredCapabilities('anthropic.messages', { messages: [], output_config: { effort: 'low' } }), [], 'output_config without a format needs nothing');
   t.same(requiredCapabilities('openai.responses', { input: [{ role: 'user', content: [{ type: 'input_image', image_url: img }] }] }), ['vision']);
   t.same(requiredCapabilities('openai.responses', { input: 'x', text: { format: { type: 'json_schema', name: 'x', schema: {} } }, reasoning: { effort: 'low' } }), ['json_schema', 'reasoning']);
   t.same(requiredCapabilities('openai.embeddings', { input: 'x', tools: [1] }), []);
