@@ -14,12 +14,18 @@ import type { Plan } from './context.js';
  */
 export function staticPlan(route: Route, entry: Entry, body?: Record<string, unknown>): Plan {
   const needs = body ? requiredCapabilities(entry, body) : [];
+  // Several choices (chat `n` > 1): an Anthropic upstream answers one completion a request.
+  const choices = entry === 'openai.chat' && typeof body?.n === 'number' && body.n > 1;
   const candidates: Candidate[] = [];
   let servable = 0;
   const missing = new Set<string>();
   for (const t of route.targets) {
     if (!t.provider.adapter.exchange(entry)) continue;
     servable++;
+    if (choices && t.provider.kind === 'anthropic') {
+      missing.add(`n=${String(body!.n)} (an Anthropic target returns one choice)`);
+      continue;
+    }
     const lacks = needs.filter((c) => !t.capabilities.includes(c));
     if (lacks.length) {
       for (const c of lacks) missing.add(c);
