@@ -31,19 +31,13 @@ export async function checkPolicy(source: string, fileName: string) {
 /**
  * Top-level code that throws, loops past the init deadline or runs out of memory type-checks
  * fine, but the runtime could never serve it: refuse it here, before the pointer moves to it.
- * A timeout is retried, as the replay engine does: a busy machine (or WASM still compiling) can
- * push a healthy policy's first load past the deadline; a real loop fails every time.
  */
 async function checkLoads(js: string, fileName: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      (await PolicySandbox.create(js)).dispose();
-      return;
-    } catch (err) {
-      if (!(err instanceof PolicyLoadError)) throw err;
-      if (err.kind === 'timeout' && attempt < 3) continue;
-      throw new RevisionError(`policy ${fileName} compiles but cannot be loaded:\n${fileName}: ${err.kind}: ${err.message}`, 422);
-    }
+  try {
+    (await PolicySandbox.load(js)).dispose();
+  } catch (err) {
+    if (!(err instanceof PolicyLoadError)) throw err;
+    throw new RevisionError(`policy ${fileName} compiles but cannot be loaded:\n${fileName}: ${err.kind}: ${err.message}`, 422);
   }
 }
 

@@ -83,16 +83,11 @@ export class Replayer {
     if (opts.candidate.kind === 'recorded') throw new DryRunError('the candidate must be a policy, a revision or active; "recorded" is a baseline only');
     const side = async (d: Decider, role: string): Promise<Side> => {
       if (d.kind !== 'policy') return { decider: d, sb: null, confirmed: 0, unsettled: false };
-      // Loading past its deadline on a busy machine (or while WASM code is still compiling) is
-      // retried like a decision's timeout; a policy whose top level really loops fails each time.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return { decider: d, sb: await PolicySandbox.create(d.js, opts.sandbox), confirmed: 0, unsettled: false };
-        } catch (err) {
-          if (err instanceof PolicyLoadError && err.kind === 'timeout' && attempt < 3) continue;
-          if (err instanceof PolicyLoadError) throw new DryRunError(`the ${role} policy (${d.label}) cannot be loaded: ${err.kind}: ${err.message}`, 422);
-          throw err;
-        }
+      try {
+        return { decider: d, sb: await PolicySandbox.load(d.js, opts.sandbox), confirmed: 0, unsettled: false };
+      } catch (err) {
+        if (err instanceof PolicyLoadError) throw new DryRunError(`the ${role} policy (${d.label}) cannot be loaded: ${err.kind}: ${err.message}`, 422);
+        throw err;
       }
     };
     const cand = await side(opts.candidate, 'candidate');

@@ -158,6 +158,21 @@ export class PolicySandbox {
     return new PolicySandbox(js, limits, await acquireModule(limits.memoryLimitBytes));
   }
 
+  /**
+   * create(), with a load that ran past its deadline tried again (up to 3 times): a busy
+   * machine, or WASM code still compiling, can push a healthy policy's first load past it; a
+   * top level that really loops fails every time. For checks before a pointer moves and replays.
+   */
+  static async load(js: string, opts: SandboxOptions = {}): Promise<PolicySandbox> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await PolicySandbox.create(js, opts);
+      } catch (err) {
+        if (!(err instanceof PolicyLoadError && err.kind === 'timeout' && attempt < 3)) throw err;
+      }
+    }
+  }
+
   selectProvider(input: PolicyInput): SandboxResult<PolicyDecision> {
     return this.call('select', input, (v) => checkDecision(v, input));
   }

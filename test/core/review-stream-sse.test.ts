@@ -1,21 +1,8 @@
 import t from 'tap';
-import OpenAI from 'openai';
 import { startFakeUpstream, chunk, stream, type Behaviour } from '../helpers/fake-upstream.js';
-import { routeOver, startGateway } from '../helpers/gateway.js';
+import { collectChatStream as collect, routeOver, startGateway } from '../helpers/gateway.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function collect(baseURL: string) {
-  const client = new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0 });
-  const { data: s, response } = await client.chat.completions.create({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
-  let text = '';
-  let finish: string | null = null;
-  for await (const c of s) {
-    text += c.choices[0]?.delta?.content ?? '';
-    finish = c.choices[0]?.finish_reason ?? finish;
-  }
-  return { text, finish, response };
-}
 
 /**
  * CRLF framing with a TCP write ending between the CR and the LF of a line inside an event:

@@ -1,19 +1,6 @@
 import t from 'tap';
-import OpenAI from 'openai';
 import { startFakeUpstream, stream, fail, hang, stallAfterHeaders, chunk } from '../helpers/fake-upstream.js';
-import { startGateway, routeOver } from '../helpers/gateway.js';
-
-async function collect(baseURL: string, body: Partial<OpenAI.Chat.ChatCompletionCreateParamsStreaming> = {}) {
-  const client = new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0 });
-  const { data: s, response } = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body }).withResponse();
-  let text = '';
-  let finish: string | null = null;
-  for await (const c of s) {
-    text += c.choices[0]?.delta?.content ?? '';
-    finish = c.choices[0]?.finish_reason ?? finish;
-  }
-  return { text, finish, response };
-}
+import { startGateway, routeOver, collectChatStream as collect } from '../helpers/gateway.js';
 
 /** Raw SSE text of a stream request. */
 async function rawStream(baseURL: string) {

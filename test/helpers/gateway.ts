@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import OpenAI from 'openai';
 import { parseConfig } from '../../core/config/load.js';
 import { createLogger } from '../../core/log.js';
 import { Gateway, type GatewayOptions } from '../../core/server/gateway.js';
@@ -35,4 +36,17 @@ export function routeOver(urls: string[], route: Record<string, unknown> = {}, m
     providers: urls.map((u, i) => ({ id: `p${i + 1}`, kind: 'openai', base_url: u, api_key: `sk-test-provider-key-${i + 1}` })),
     routes: [{ model: 'm', targets: urls.map((_u, i) => ({ provider: `p${i + 1}`, model: models?.[i] ?? `up-model-${i + 1}` })), ...route }],
   };
+}
+
+/** A chat stream through the official OpenAI client: its text, last finish_reason and the HTTP response. */
+export async function collectChatStream(baseURL: string, body: Partial<OpenAI.Chat.ChatCompletionCreateParamsStreaming> = {}) {
+  const client = new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0 });
+  const { data: s, response } = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body }).withResponse();
+  let text = '';
+  let finish: string | null = null;
+  for await (const c of s) {
+    text += c.choices[0]?.delta?.content ?? '';
+    finish = c.choices[0]?.finish_reason ?? finish;
+  }
+  return { text, finish, response };
 }

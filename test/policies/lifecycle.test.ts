@@ -7,19 +7,12 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { startFakeUpstream, ok } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
+import { preferSecond } from './fixtures/policies.js';
 
 const run = promisify(execFile);
 const ADMIN = 'admin-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
 
-const preferSecond = `import { definePolicy } from 'switchyard/sdk';
-export default definePolicy({
-  name: 'prefer-second',
-  selectProvider({ candidates }) {
-    return { order: [...candidates].reverse().map((c) => c.id), reason: 'second first' };
-  },
-});
-`;
 const throws = `import { definePolicy } from 'switchyard/sdk';
 export default definePolicy({ name: 'broken', selectProvider() { throw new Error('nope'); } });
 `;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { startFakeUpstream, ok } from '../helpers/fake-upstream.js';
 import { startGateway } from '../helpers/gateway.js';
+import { preferSecond } from './fixtures/policies.js';
 
 /**
  * A policy whose top-level code throws or loops type-checks fine but can never be loaded:
@@ -14,14 +15,6 @@ import { startGateway } from '../helpers/gateway.js';
 const ADMIN = 'admin-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
 
-const preferSecond = `import { definePolicy } from 'switchyard/sdk';
-export default definePolicy({
-  name: 'prefer-second',
-  selectProvider({ candidates }) {
-    return { order: [...candidates].reverse().map((c) => c.id), reason: 'second first' };
-  },
-});
-`;
 const throwsAtLoad = `import { definePolicy } from 'switchyard/sdk';
 const table: { weight: number } = JSON.parse('null');
 const w = table.weight;
