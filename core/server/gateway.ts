@@ -9,6 +9,7 @@ import { adapterFor } from '../providers/registry.js';
 import { buildRoutes, type Provider } from '../routing/table.js';
 import { GatewayError, renderError } from '../errors.js';
 import { installErrorHandlers, protocolOf } from './errors.js';
+import { requestIdOf } from './request-id.js';
 import { registerDataRoutes } from './data-routes.js';
 import type { Registry } from 'prom-client';
 import { createRegistry } from '../metrics.js';
@@ -204,7 +205,7 @@ export class Gateway {
     app.addHook('onRequest', (req, reply, done) => {
       if (this.closing) {
         const ge = new GatewayError('SY_ERR_SHUTTING_DOWN', 'gateway is shutting down', { headers: { 'retry-after': '1', connection: 'close' } });
-        reply.code(503).headers({ ...ge.headers, 'content-type': 'application/json' }).send(renderError(ge, protocolOf(req.url)));
+        reply.code(503).headers({ 'x-request-id': requestIdOf(req.headers), ...ge.headers, 'content-type': 'application/json' }).send(renderError(ge, protocolOf(req.url)));
         return;
       }
       this.inflight++;

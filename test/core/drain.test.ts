@@ -1,5 +1,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,3 +58,42 @@ t.test('switchyard start drains on SIGTERM and exits 0', async (t) => {
   t.match(lines.find((l) => l.msg === 'request'), { status: 200 }, "the drained request's log line");
   t.equal(lines[lines.length - 1].msg, 'stopped', 'the last line is the last thing logged');
 });
+
+/** Raw HTTP/1.1 on one kept-alive socket: the only way a request reaches a draining gateway. */
+function socketTo(url: string): { write: (s: string) => void; text: () => string; ended: Promise<void> } {
+  const u = new URL(url);
+  const sock = connect(Number(u.port), u.hostname);
+  let data = '';
+  sock.setEncoding('utf8').on('data', (c: string) => (data += c));
+  const ended = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  return { write: (s) => sock.write(s), text: () => data, ended };
+}
+
+const post = (path: string, body: unknown, extra = '') => {
+  const b = JSON.stringify(body);
+  return `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(b)}\r\n${extra}\r\n${b}`;
+};
+
+for (const [path, body, shape] of [
+  ['/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] }, { error: { code: 'SY_ERR_SHUTTING_DOWN', type: String } }],
+  ['/v1/messages', { model: 'm', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }, { type: 'error', error: { type: String, message: /shutting down/ } }],
+] as const) {
+  t.test(`${path} reaching a draining gateway: 503 in its protocol, with x-request-id and Retry-After`, async (t) => {
+    const a = await startFakeUpstream(stream(['a', 'b', 'c'], { delayMs: 100 }));
+    const gw = await startGateway(routeOver([a.url]));
+    t.teardown(() => a.close());
+    const s = socketTo(gw.url);
+    // The in-flight stream keeps this connection open while the gateway drains.
+    s.write(post('/v1/chat/completions', { model: 'm', stream: true, messages: [] }));
+    while (a.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const closed = gw.gw.close(5000);
+    s.write(post(path, body, 'x-request-id: drain-check-1\r\n'));
+    await s.ended;
+    await closed;
+    const second = s.text().split(/(?=HTTP\/1\.1 )/)[1] ?? '';
+    t.match(second, /^HTTP\/1\.1 503 /, 'refused with 503');
+    t.match(second, /\r\nx-request-id: drain-check-1\r\n/i, 'carries the request id');
+    t.match(second, /\r\nretry-after: \d+\r\n/i, 'carries Retry-After');
+    t.match(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4)), shape, 'the error in the protocol\'s shape');
+  });
+}
