@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FailureClass } from '../../sdk/types.js';
 import type { StateStore } from '../../sdk/plugin.js';
 
@@ -13,6 +14,11 @@ export interface CooldownConfig {
   connect_error_ms: number;
   quota_ms: number;
   account_auth_ms: number;
+  /**
+   * Upper bound on how long a half-open trial that has not reported back holds the target.
+   * Unset: the trial's own request deadline (see `trialExpiry` in index.ts).
+   */
+  trial_timeout_ms?: number | undefined;
 }
 
 /** One target's circuit: closed (serving), open (cooling until `until`), half-open (one trial). */
@@ -27,13 +33,25 @@ export interface Circuit {
   windowFailed: number;
   /** Times opened in a row without a success in between (backoff for repeated trips). */
   trips: number;
+  /** When the current half-open trial was claimed (0: no trial in flight). */
   trialStartedAt: number;
+  /**
+   * When an unreported trial is presumed lost and another request may claim one. Claims
+   * always set it; a circuit written without it (an older replica) falls back to
+   * trialStartedAt + LEGACY_TRIAL_EXPIRY_MS.
+   */
+  trialUntil?: number;
+  /** Who holds the trial: only that claim may hand it back (a late release must not free a newer claim). */
+  trialOwner?: string | null;
   /** When it last opened: a success of a request older than that says nothing about now. */
   openedAt: number;
 }
 
 const NS = 'cooldown';
-const CLOSED: Circuit = { state: 'closed', until: 0, reason: null, consecutive: 0, windowStart: 0, windowTotal: 0, windowFailed: 0, trips: 0, trialStartedAt: 0, openedAt: 0 };
+const CLOSED: Circuit = { state: 'closed', until: 0, reason: null, consecutive: 0, windowStart: 0, windowTotal: 0, windowFailed: 0, trips: 0, trialStartedAt: 0, trialUntil: 0, trialOwner: null, openedAt: 0 };
+/** The expiry trials had before it was derived per claim: only for circuits that lack trialUntil. */
+const LEGACY_TRIAL_EXPIRY_MS = 30_000;
+const NO_TRIAL = { trialStartedAt: 0, trialUntil: 0, trialOwner: null } as const;
 
 /** Classes that cool a target at once, for how long (Retry-After wins where the upstream gave one). */
 function immediate(cls: FailureClass, cfg: CooldownConfig): number | null {
@@ -61,22 +79,37 @@ export class Breaker {
     if (c.state === 'closed') return false;
     if (c.state === 'open' && now < c.until) return true;
     // half-open: a single trial at a time; a trial that never reported back expires.
-    if (c.state === 'half_open' && c.trialStartedAt && now - c.trialStartedAt < 30_000) return true;
+    if (c.state === 'half_open' && c.trialStartedAt && now < (c.trialUntil || c.trialStartedAt + LEGACY_TRIAL_EXPIRY_MS)) return true;
     return false;
   }
 
-  /** A request may try a target whose cooldown ended: it holds the single trial. True if claimed. */
-  claimTrial(id: string, now: number): boolean {
+  /**
+   * A request may try a target whose cooldown ended: it holds the single trial until it
+   * reports a verdict or hands the trial back, or until `expiresAt` (then it is presumed lost).
+   * Returns the claim's owner token, or null if the trial is not free.
+   */
+  claimTrial(id: string, now: number, expiresAt: number): string | null {
     const c = this.circuit(id);
-    if (c.state === 'closed' || this.cooling(id, now)) return false;
-    this.store.set<Circuit>(NS, id, { ...c, state: 'half_open', trialStartedAt: now });
-    return true;
+    if (c.state === 'closed' || this.cooling(id, now)) return null;
+    const owner = randomUUID();
+    this.store.set<Circuit>(NS, id, { ...c, state: 'half_open', trialStartedAt: now, trialUntil: Math.max(expiresAt, now + 1), trialOwner: owner });
+    return owner;
   }
 
-  /** The request that held the trial never tried the target: let the next one. */
-  releaseTrial(id: string): void {
+  /** Is the trial of `id` still the one claimed by `owner` (no verdict since, no newer claim)? */
+  holds(id: string, owner: string): boolean {
     const c = this.circuit(id);
-    if (c.state === 'half_open') this.store.set<Circuit>(NS, id, { ...c, trialStartedAt: 0 });
+    return c.state === 'half_open' && c.trialOwner === owner;
+  }
+
+  /**
+   * The request that claimed the trial learned nothing about the target (never tried it, the
+   * client left, the deadline passed, a request-level error): let the next request try. A
+   * no-op once a verdict moved the circuit on, or when another request holds the trial now.
+   */
+  releaseTrial(id: string, owner: string): void {
+    const c = this.circuit(id);
+    if (c.state === 'half_open' && c.trialOwner === owner) this.store.set<Circuit>(NS, id, { ...c, ...NO_TRIAL });
   }
 
   failure(id: string, cls: FailureClass, retryAfterMs: number | null, now: number): void {
@@ -99,7 +132,7 @@ export class Breaker {
       }
       openFor = Math.min(cfg.base_ms * 2 ** c.trips, cfg.max_ms);
     }
-    this.store.set<Circuit>(NS, id, { ...c, state: 'open', until: now + openFor, reason, trips: c.trips + 1, trialStartedAt: 0, openedAt: now });
+    this.store.set<Circuit>(NS, id, { ...c, state: 'open', until: now + openFor, reason, trips: c.trips + 1, ...NO_TRIAL, openedAt: now });
   }
 
   /** `since`: when the attempt that succeeded started (defaults to now). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Gauge } from 'prom-client';
-import { definePlugin, GatewayError, type Outcome, type PluginApi, type RequestContext } from '../../sdk/plugin.js';
+import { definePlugin, GatewayError, type Failure, type Outcome, type PluginApi, type RequestContext } from '../../sdk/plugin.js';
 import { Breaker, type CooldownConfig } from './breaker.js';
 
 const config = z.strictObject({
@@ -15,9 +15,55 @@ const config = z.strictObject({
   connect_error_ms: z.number().int().positive().default(5_000),
   quota_ms: z.number().int().positive().default(10 * 60_000),
   account_auth_ms: z.number().int().positive().default(5 * 60_000),
+  /** Cap on how long an unreported half-open trial holds its target (default: the trial request's deadline). */
+  trial_timeout_ms: z.number().int().positive().optional(),
 }).prefault({});
 
 const STATE_CODE = { closed: 0, half_open: 1, open: 2 } as const;
+
+/**
+ * How long after its request's deadline a trial may still report back: the outcome reaches
+ * postResponse after the response is sent, and each postResponse hook before this plugin's
+ * is waited for up to 5 s (POST_RESPONSE_WAIT_MS in core/pipeline/hooks.ts).
+ */
+const TRIAL_REPORT_GRACE_MS = 5_000;
+
+/** A half-open trial this request holds: the target and the claim's owner token. */
+interface Claim {
+  id: string;
+  owner: string;
+}
+
+/** Classes about the request, not the target: no verdict on its health. */
+const NOT_ABOUT_TARGET = new Set<string>(['request_invalid', 'context_length', 'content_filter']);
+
+/**
+ * When a trial that has not reported back is presumed lost. A request cannot outlive its
+ * deadline (route deadline_ms bounds all attempts and the stream), so past it plus the time
+ * postResponse may take, nothing will ever report and the next request may try the target.
+ * Operators with long deadlines can cap it with `trial_timeout_ms`.
+ */
+function trialExpiry(ctx: RequestContext, now: number, cfg: CooldownConfig): number {
+  const lastReport = ctx.receivedAt + ctx.route.deadlineMs + TRIAL_REPORT_GRACE_MS;
+  return cfg.trial_timeout_ms ? Math.min(lastReport, now + cfg.trial_timeout_ms) : lastReport;
+}
+
+/**
+ * The request's own abort (client gone, deadline) cut this attempt: not a verdict on the
+ * target. The attempt loop does not report such attempts, except both halves of a hedged
+ * pair, which it hands to onError once both settled.
+ */
+function cutByAbort(ctx: RequestContext, failure: Failure): boolean {
+  return ctx.abort.reason !== null && failure.class === 'timeout' && failure.status === null;
+}
+
+/**
+ * Has the request holding a trial of `id` stopped needing it? Once one of its attempts on
+ * another target succeeded, the attempt loop is done and will never try `id`.
+ */
+function doneWith(holder: RequestContext, id: string): boolean {
+  return holder.attempts.some((a) => a.errorClass === null && a.target !== id);
+}
 
 /** Wall-clock start of the attempt that served (attempt times are performance.now() based). */
 function servedSince(ctx: RequestContext, outcome: Outcome): number {
@@ -38,6 +84,21 @@ export default definePlugin<CooldownConfig>({
   config,
   hooks(api: PluginApi<CooldownConfig>) {
     const breaker = new Breaker(api.store, api.config);
+    /**
+     * Trials held by requests of this process, by target: lets a request take over a trial
+     * whose holder was served by another target and is still streaming (its postResponse,
+     * which hands the trial back, comes only when the stream ends). Entries leave in the
+     * holder's postResponse.
+     */
+    const holders = new Map<string, { owner: string; ctx: RequestContext }>();
+    /** Take over the trial of `id` if its holder here no longer needs it. */
+    const takeOver = (id: string): boolean => {
+      const h = holders.get(id);
+      if (!h || !breaker.holds(id, h.owner) || !doneWith(h.ctx, id)) return false;
+      breaker.releaseTrial(id, h.owner);
+      holders.delete(id);
+      return true;
+    };
     api.describeTargets((id) => {
       const c = breaker.circuit(id);
       const now = Date.now();
@@ -64,14 +125,21 @@ export default definePlugin<CooldownConfig>({
       selectProvider(ctx, plan) {
         const now = Date.now();
         let anyCooling = false;
-        let claimed: string[] | null = null;
+        let claims: Claim[] | null = null;
+        let expiresAt = 0;
         for (const c of plan.candidates) {
-          if (breaker.cooling(c.id, now)) anyCooling = true;
-          else if (breaker.claimTrial(c.id, now)) (claimed ??= []).push(c.id);
+          if (breaker.cooling(c.id, now) && !takeOver(c.id)) {
+            anyCooling = true;
+            continue;
+          }
+          const owner = breaker.claimTrial(c.id, now, (expiresAt ||= trialExpiry(ctx, now, api.config)));
+          if (!owner) continue;
+          (claims ??= []).push({ id: c.id, owner });
+          holders.set(c.id, { owner, ctx });
         }
-        if (claimed) ctx.state.cooldown = claimed;
+        if (claims) ctx.state.cooldown = claims;
         if (!anyCooling) return;
-        const marked = plan.candidates.map((c) => ({ ...c, coolingDown: breaker.cooling(c.id, now) && !claimed?.includes(c.id) }));
+        const marked = plan.candidates.map((c) => ({ ...c, coolingDown: breaker.cooling(c.id, now) && !claims?.some((x) => x.id === c.id) }));
         const ready = marked.filter((c) => !c.coolingDown);
         if (ready.length) return { ...plan, candidates: ready };
         const circuits = marked.map((c) => ({ c, circuit: breaker.circuit(c.id) }));
@@ -84,15 +152,23 @@ export default definePlugin<CooldownConfig>({
           headers: { 'retry-after': String(retryAfter), 'x-should-retry': 'false' },
         });
       },
-      onError(_ctx, attempt, failure) {
-        if (failure.class === 'request_invalid' || failure.class === 'context_length' || failure.class === 'content_filter') return;
+      onError(ctx, attempt, failure) {
+        if (NOT_ABOUT_TARGET.has(failure.class) || cutByAbort(ctx, failure)) return;
         breaker.failure(attempt.target, failure.class, failure.retryAfterMs, Date.now());
       },
       postResponse(ctx, outcome) {
-        const claimed = ctx.state.cooldown as string[] | undefined;
-        if (claimed) for (const id of claimed) if (!outcome.attempts.some((a) => a.target === id)) breaker.releaseTrial(id);
         if (outcome.served && !outcome.interrupted) breaker.success(outcome.served.id, Date.now(), servedSince(ctx, outcome));
-        else if (outcome.served && outcome.interrupted) breaker.failure(outcome.served.id, 'server_error', null, Date.now());
+        // A stream the gateway's own deadline cut after content flowed says nothing against the target.
+        else if (outcome.served && outcome.interrupted && ctx.abort.reason !== 'deadline') breaker.failure(outcome.served.id, 'server_error', null, Date.now());
+        // Every trial still held without a verdict goes back: the target was not tried, the try
+        // was cut (client gone, deadline, lost hedge) or failed for the request's own reasons.
+        const claims = ctx.state.cooldown as Claim[] | undefined;
+        if (claims) {
+          for (const { id, owner } of claims) {
+            breaker.releaseTrial(id, owner);
+            if (holders.get(id)?.owner === owner) holders.delete(id);
+          }
+        }
       },
     };
   },
