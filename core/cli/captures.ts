@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../../policies/capture/store.js';
 import { exportCaptures, importJsonl } from '../../policies/replay/index.js';
 import { Db } from '../store/db.js';
-import { print } from './target.js';
+import { print, UsageError } from './target.js';
 
 const dataDirOf = (o: { dataDir?: string }) => resolve(o.dataDir ?? process.env.SWITCHYARD_DATA_DIR ?? './.switchyard');
 
@@ -20,7 +20,7 @@ export function registerCaptures(program: Command): void {
     .description('write captures to stdout, one JSON object a line (oldest first)')
     .action(async (o: { since?: string; dataDir?: string }) => {
       const dir = dataDirOf(o);
-      if (!existsSync(dir)) throw new Error(`no data dir at ${dir}`);
+      if (!existsSync(dir)) throw new UsageError(`no data dir at ${dir}`);
       const since = o.since ? Date.now() - parseDuration(o.since) : 0;
       // `| head` closes the pipe early: stop quietly.
       process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -45,7 +45,7 @@ export function registerCaptures(program: Command): void {
     .option('--json', 'print exactly one JSON object')
     .description('add captures from a JSONL file (captures already present are kept as they are)')
     .action(async (file: string, o: { dataDir?: string; json?: boolean }) => {
-      if (!existsSync(file)) throw new Error(`no such file ${file}`);
+      if (!existsSync(file)) throw new UsageError(`no such file ${file}`);
       const dir = dataDirOf(o);
       const db = await Db.open(dir);
       try {

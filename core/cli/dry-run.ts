@@ -182,14 +182,10 @@ export function registerDryRun(policy: Command): void {
     .action(async (candArg: string, o: DryRunOpts) => {
       const progress = new Progress();
       let report: DryRunReport;
+      // A failure (unknown revision, bad file, policy that does not compile) goes to main.ts: the
+      // message on stderr, no stack for these operator errors, and with --json the one error object.
       try {
         report = await runDryRun(candArg, o, progress);
-      } catch (err) {
-        // An operator's mistake (unknown revision, bad file, policy that does not compile): the message, no stack.
-        if (!(err instanceof RevisionError)) throw err;
-        process.stderr.write(`switchyard: ${err.message}\n`);
-        process.exitCode = 1;
-        return;
       } finally {
         progress.end();
         await closeCompiler();
@@ -203,11 +199,11 @@ export function registerDryRun(policy: Command): void {
 
 /**
  * Before `policy publish FILE`: dry-run the file on the last 24h of captures (the data dir's,
- * or the gateway's through --url) and print the summary on stderr. Returns false when the
+ * or the gateway's through --url) and print the summary on stderr. Returns why, when the
  * publish must not go ahead (`--require-dry-run-clean` and the policy errors or times out, or
- * the dry-run itself could not run).
+ * the dry-run itself could not run); null when it may.
  */
-export async function publishGuard(t: CommandTarget, source: string, file: string, requireClean: boolean): Promise<boolean> {
+export async function publishGuard(t: CommandTarget, source: string, file: string, requireClean: boolean): Promise<string | null> {
   const say = (s: string) => process.stderr.write(s + '\n');
   let report: DryRunReport | null = null;
   const progress = new Progress();
@@ -225,26 +221,28 @@ export async function publishGuard(t: CommandTarget, source: string, file: strin
   } catch (err) {
     progress.end();
     // A policy that does not compile: publish reports its diagnostics itself.
-    if (err instanceof RevisionError && !(err instanceof DryRunError) && err.status === 422) return true;
-    say(`dry-run failed: ${(err as Error).message.split('\n')[0]}`);
+    if (err instanceof RevisionError && !(err instanceof DryRunError) && err.status === 422) return null;
+    const why = `dry-run failed: ${(err as Error).message.split('\n')[0]}`;
+    say(why);
     if (requireClean) {
       say('refusing to publish: --require-dry-run-clean needs a dry-run that runs clean');
-      return false;
+      return `refusing to publish: --require-dry-run-clean needs a dry-run that runs clean (${why})`;
     }
-    return true;
+    return null;
   }
   progress.end();
   if (!report || report.total === 0) {
     say(`dry-run: no captures from the last ${GUARD_WINDOW} to replay; skipped`);
-    return true;
+    return null;
   }
   say(summaryLine(report, GUARD_WINDOW));
   if (report.errors || report.timeouts) {
-    say(`warning: ${file} errors on ${num(report.errors)} and times out on ${num(report.timeouts)} of ${num(report.total)} captures; the gateway would serve those requests in the static route order`);
+    const failed = `${file} errors on ${num(report.errors)} and times out on ${num(report.timeouts)} of ${num(report.total)} captures`;
+    say(`warning: ${failed}; the gateway would serve those requests in the static route order`);
     if (requireClean) {
       say('refusing to publish (--require-dry-run-clean)');
-      return false;
+      return `refusing to publish (--require-dry-run-clean): ${failed} from the last ${GUARD_WINDOW}`;
     }
   }
-  return true;
+  return null;
 }

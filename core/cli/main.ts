@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { BindRefusedError } from '../access/bind.js';
 import { RevisionError } from '../../policies/revisions/store.js';
@@ -7,9 +7,12 @@ import { startCommand } from './start.js';
 import { registerPolicyCheck, registerRevisionCommands } from './revisions.js';
 import { registerDryRun } from './dry-run.js';
 import { registerCaptures } from './captures.js';
+import { printFailure, UsageError } from './target.js';
 
 const program = new Command();
-program.name('switchyard').description('A self-hosted, programmable LLM gateway.').showHelpAfterError();
+// exitOverride (inherited by every subcommand defined below): a usage error (missing argument,
+// unknown option) rejects parseAsync instead of exiting, so a --json run still gets its object.
+program.name('switchyard').description('A self-hosted, programmable LLM gateway.').showHelpAfterError().exitOverride();
 
 program
   .command('start')
@@ -44,10 +47,30 @@ registerRevisionCommands(policy, 'policy');
 registerDryRun(policy);
 registerCaptures(program);
 
-/** An operator's mistake (bad config or policy, unknown revision, refused bind): the message, no stack. */
-const operatorError = (err: unknown): err is Error => err instanceof ConfigError || err instanceof BindRefusedError || err instanceof RevisionError;
+/** An operator's mistake (bad config or policy, unknown revision, refused bind, missing file or token): the message, no stack. */
+const operatorError = (err: unknown): err is Error => err instanceof ConfigError || err instanceof BindRefusedError || err instanceof RevisionError || err instanceof UsageError;
+
+/** The command the arguments name (`policy publish x.ts` -> publish), to know whether it takes --json. */
+function invoked(args: string[]): Command {
+  let cmd = program;
+  for (const a of args) {
+    const sub = cmd.commands.find((c) => c.name() === a);
+    if (!sub) break;
+    cmd = sub;
+  }
+  return cmd;
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`switchyard: ${operatorError(err) ? err.message : (err as Error)?.stack ?? String(err)}\n`);
-  process.exit(1);
+  const args = process.argv.slice(2);
+  if (err instanceof CommanderError && err.exitCode === 0) process.exit(0); // --help
+  // Commander has already printed a usage error (and the help) on stderr.
+  if (!(err instanceof CommanderError)) process.stderr.write(`switchyard: ${operatorError(err) ? err.message : (err as Error)?.stack ?? String(err)}\n`);
+  const code = err instanceof CommanderError ? err.exitCode : 1;
+  const cmd = invoked(args);
+  // A usage error can come before --json was parsed: then the argument list says whether it was asked for.
+  const json = cmd.options.some((o) => o.long === '--json') && (cmd.opts().json === true || (err instanceof CommanderError && args.includes('--json')));
+  // --json: a failure is still exactly one JSON object on stdout (DESIGN.md); exit once it is written.
+  if (json) printFailure(err, {}, () => process.exit(code));
+  else process.exit(code);
 });

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { closeCompiler } from '../../policies/compile/compile.js';
 import { checkPolicy, checkConfig, diffRevisions, publishConfig, publishPolicy, rollback, type PublishResult } from '../../policies/lifecycle.js';
 import type { RevisionSummary, Scope } from '../../policies/revisions/store.js';
-import { adminCall, commandTarget, print, withStore } from './target.js';
+import { DryRunError } from '../../policies/replay/types.js';
+import { adminCall, commandTarget, print, printFailure, withStore } from './target.js';
 import { publishGuard } from './dry-run.js';
 
 interface Common {
@@ -38,10 +39,15 @@ export function registerRevisionCommands(parent: Command, scope: Scope): void {
     const source = await readFile(file, 'utf8');
     const t = commandTarget(o);
     // Policies: dry-run on recent captures first, summary on stderr (policies/replay).
-    if (scope === 'policy' && !(await publishGuard(t, source, file, !!o.requireDryRunClean))) {
+    const refusal = scope === 'policy' ? await publishGuard(t, source, file, !!o.requireDryRunClean) : null;
+    if (refusal) {
+      // Already explained on stderr; --json still owes stdout its one object (409, as the admin API's refusal).
+      if (o.json) printFailure(new DryRunError(refusal, 409));
       process.exitCode = 1;
       return;
     }
+    // Remote: the raw source, ${ENV} unexpanded: the gateway expands it with its own environment
+    // and validates (its refusal reaches the user); checking here would use the CLI's environment.
     const r = t.kind === 'remote'
       ? await adminCall<PublishResult>(t, 'POST', `${api}/publish`, { source, file_name: file, note: o.note, author: who() })
       : await withStore(t.dataDir, (s) => (scope === 'policy' ? publishPolicy(s, source, file, { actor: who(), note: o.note }) : publishConfig(s, source, file, { actor: who(), note: o.note })));
@@ -76,7 +82,7 @@ export function registerPolicyCheck(parent: Command): void {
       const r = await checkPolicy(source, file);
       print(o.json, { ok: true, file, revision: r.hash, name: r.name }, `${file}: ok (revision ${short(r.hash)}${r.name ? `, policy "${r.name}"` : ''})`);
     } catch (err) {
-      if (o.json) print(true, { ok: false, file, problems: (err as Error).message.split('\n').slice(1) }, '');
+      if (o.json) printFailure(err, { file, problems: (err as Error).message.split('\n').slice(1) });
       else process.stderr.write((err as Error).message.split('\n').slice(1).join('\n') + '\n');
       process.exitCode = 1;
     } finally {

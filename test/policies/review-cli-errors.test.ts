@@ -8,9 +8,10 @@ import { startGateway } from '../helpers/gateway.js';
 
 /**
  * An operator's mistake (an invalid config, an unknown revision, a refused admin token) is a
- * message on stderr and exit 1, not a stack trace; with --json stdout stays free of anything
- * but JSON (on failure: nothing, as test/replay/cli-dry-run.test.ts pins). (Runs the CLI from
- * source, through tap's TypeScript loader: dist/ is not rebuilt here.)
+ * message on stderr and exit 1, not a stack trace; with --json stdout holds exactly one JSON
+ * object, on failure `{ ok: false, error: { message, code, ... } }` (every family:
+ * test/replay/cli-json-failure.test.ts). (Runs the CLI from source, through tap's TypeScript
+ * loader: dist/ is not rebuilt here.)
  */
 
 const ADMIN = 'admin-token-0123456789abcdef';
@@ -23,7 +24,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   });
 }
 
-t.test('failing commands say why on stderr without a stack trace, and print no non-JSON on stdout', async (t) => {
+t.test('failing commands say why on stderr without a stack trace, and with --json print one { ok: false, error } object on stdout', async (t) => {
   const up = await startFakeUpstream(ok());
   const gw = await startGateway({ providers: [{ id: 'up', kind: 'openai', base_url: up.url }], routes: [{ model: 'm', targets: [{ provider: 'up', model: 'x' }] }], admin: { token: ADMIN } }, { dataDir: ':memory:' });
   t.teardown(async () => { await gw.close(); await up.close(); });
@@ -46,7 +47,9 @@ t.test('failing commands say why on stderr without a stack trace, and print no n
   ] as const;
   for (const [what, r, why] of cases) {
     t.equal(r.code, 1, `${what}: exit 1`);
-    t.equal(r.stdout, '', `${what}: nothing on stdout`);
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    t.equal(lines.length, 1, `${what}: one line on stdout`);
+    t.match(JSON.parse(lines[0] ?? 'null'), { ok: false, error: { message: why, code: String } }, `${what}: the JSON failure object, with the message`);
     t.match(r.stderr, why, `${what}: stderr says why`);
     t.notMatch(r.stderr, /\n\s+at /, `${what}: no stack trace`);
     t.notMatch(r.stderr, /RevisionError|Error:/, `${what}: no error class name`);

@@ -46,7 +46,7 @@ t.test('policy dry-run: --json prints exactly one JSON object; the default is a 
 
   const missing = await cli('policy', 'dry-run', 'no-such-file.ts', '--data-dir', dataDir, '--json').catch((e: { code: number; stdout: string; stderr: string }) => e);
   t.equal((missing as { code: number }).code, 1);
-  t.equal((missing as { stdout: string }).stdout, '', 'nothing on stdout on failure');
+  t.match(onlyJson(t, (missing as { stdout: string }).stdout), { ok: false, error: { message: /no such policy file/, code: 'SY_ERR_INVALID_REQUEST' } }, 'on failure: one JSON object, ok false, the message');
   t.match((missing as { stderr: string }).stderr, /no such policy file/);
   t.same(seen(), before, 'no upstream calls from any dry-run');
 });
