@@ -5,18 +5,29 @@ import type { Entry } from '../providers/types.js';
 import { requiredCapabilities } from './capabilities.js';
 import type { Plan } from './context.js';
 
+/** OpenAI chat's `stop`: "up to 4 sequences". */
+const OPENAI_MAX_STOP = 4;
+
 /**
  * The static plan: the route's targets in config order, as candidates with neutral live
  * state. Plugins fill in health, cooldown and latency and reorder in selectProvider.
  * Targets whose provider cannot serve the entry protocol are left out, and so are targets
  * lacking a capability the request needs (tools, vision, json_schema, reasoning); when that
  * leaves none, the request is refused with SY_ERR_NO_CAPABLE_TARGET naming the entry or the capability.
+ *
+ * An Anthropic request with more stop_sequences than OpenAI's chat API takes (4) prefers
+ * targets that take them: when an Anthropic target remains, OpenAI-compatible ones are left
+ * out (OpenAI answers 400, a request-level error that would end the request before the capable
+ * target is tried). When only OpenAI-compatible targets remain they are kept: many of those
+ * servers (vLLM, Ollama, DeepSeek) accept more, and OpenAI's own 400 names its limit.
  */
 export function staticPlan(route: Route, entry: Entry, body?: Record<string, unknown>): Plan {
   const needs = body ? requiredCapabilities(entry, body) : [];
   // Several choices (chat `n` > 1): an Anthropic upstream answers one completion a request.
   const choices = entry === 'openai.chat' && typeof body?.n === 'number' && body.n > 1;
+  const stops = entry === 'anthropic.messages' && Array.isArray(body?.stop_sequences) ? body.stop_sequences.length : 0;
   const candidates: Candidate[] = [];
+  const kinds: string[] = [];
   let servable = 0;
   const missing = new Set<string>();
   for (const t of route.targets) {
@@ -44,6 +55,11 @@ export function staticPlan(route: Route, entry: Entry, body?: Record<string, unk
       weight: t.weight,
       capabilities: t.capabilities,
     });
+    kinds.push(t.provider.kind);
+  }
+  if (stops > OPENAI_MAX_STOP && kinds.includes('anthropic') && kinds.includes('openai')) {
+    for (let i = candidates.length - 1; i >= 0; i--) if (kinds[i] === 'openai') candidates.splice(i, 1);
+    missing.add(`stop_sequences=${stops} (an OpenAI-compatible target takes at most ${OPENAI_MAX_STOP})`);
   }
   if (servable === 0) {
     // No provider kind of this route speaks the entry (embeddings on Anthropic): no retry helps.

@@ -31,6 +31,7 @@ import {
   sanitizeToolId,
   stringifyToolInput,
 } from './types.js';
+import { reasoningEffortFor, reasoningOf } from './thinking.js';
 
 // ─────────────────────────────────────── request ───────────────────────────────────────
 
@@ -49,8 +50,15 @@ export function anthropicRequestToOpenAIChat(
 
   const out: OpenAIChatRequest = { model: upstreamModel, messages };
   out[options.maxTokensField ?? 'max_tokens'] = body.max_tokens;
-  if (body.temperature !== undefined) out.temperature = body.temperature;
-  if (body.top_p !== undefined) out.top_p = body.top_p;
+  const effort = reasoningEffortFor(body);
+  if (effort) {
+    // OpenAI reasoning models refuse sampling parameters; with thinking on, Anthropic itself only
+    // accepts temperature 1 and top_p ≥ 0.95, so leaving them out changes next to nothing.
+    out.reasoning_effort = effort;
+  } else {
+    if (body.temperature !== undefined) out.temperature = body.temperature;
+    if (body.top_p !== undefined) out.top_p = body.top_p;
+  }
   if (body.stop_sequences?.length) out.stop = body.stop_sequences;
   if (body.stream) {
     out.stream = true;
@@ -173,7 +181,8 @@ function assistantMessage(content: string | AnthropicContentBlockParam[]): OpenA
     else if (block.type === 'tool_use') {
       toolCalls.push({ id: block.id, type: 'function', function: { name: block.name, arguments: stringifyToolInput(block.input) } });
     }
-    // thinking / redacted_thinking carry Anthropic-only signatures; no OpenAI field takes them.
+    // thinking / redacted_thinking are dropped: their signatures are Anthropic-only, and the chat
+    // API has no input field for reasoning (OpenAI and strict servers refuse reasoning_content).
   }
   // Joined without a separator: Anthropic splits one passage into several text blocks
   // around citations, and a separator would land mid-sentence.
@@ -229,10 +238,27 @@ export function usageToAnthropic(usage: OpenAIUsage | null | undefined): Anthrop
   };
 }
 
-export function openAIChatResponseToAnthropic(resp: OpenAIChatResponse, publicModel: string): AnthropicMessage {
+export interface ChatToAnthropicOptions {
+  /**
+   * The client asked for thinking (`wantsThinking`: enabled / adaptive / between_tools): the upstream's reasoning
+   * (`reasoning_content` / `reasoning`) becomes a leading thinking block. Without it the reasoning
+   * is dropped, as Claude sends no thinking unasked and clients read `content[0].text`.
+   */
+  thinking?: boolean;
+}
+
+/**
+ * A thinking block made from an OpenAI-compatible upstream's reasoning has no signature
+ * (only Claude can sign): `''`, the value a thinking block starts with in Anthropic's stream.
+ */
+const UNSIGNED = '';
+
+export function openAIChatResponseToAnthropic(resp: OpenAIChatResponse, publicModel: string, options: ChatToAnthropicOptions = {}): AnthropicMessage {
   const choice = resp.choices?.[0];
   const msg = choice?.message;
   const content: AnthropicContentBlock[] = [];
+  const reasoning = options.thinking ? reasoningOf(msg) : '';
+  if (reasoning !== '') content.push({ type: 'thinking', thinking: reasoning, signature: UNSIGNED });
   if (typeof msg?.content === 'string' && msg.content !== '') content.push({ type: 'text', text: msg.content });
   if (typeof msg?.refusal === 'string' && msg.refusal !== '') content.push({ type: 'text', text: msg.refusal });
   const id = rebrandId(resp.id, 'msg_');
@@ -268,9 +294,11 @@ export interface OpenAIChatStreamToAnthropicOptions {
   id?: string;
   /** OpenAI reports prompt tokens only at the end; a gateway estimate fills message_start. */
   estimatedInputTokens?: number;
+  /** As ChatToAnthropicOptions.thinking: reasoning deltas become a thinking block. */
+  thinking?: boolean;
 }
 
-type OpenBlock = { kind: 'text' | 'tool'; index: number };
+type OpenBlock = { kind: 'text' | 'tool' | 'thinking'; index: number };
 
 /**
  * Turns a sequence of chat.completion.chunk objects into Anthropic stream events.
@@ -302,6 +330,10 @@ export class OpenAIChatStreamToAnthropic {
     const choice = chunk.choices?.[0];
     const delta = choice?.delta;
     if (delta) {
+      if (this.opts.thinking) {
+        const reasoning = reasoningOf(delta);
+        if (reasoning !== '') this.thinking(reasoning, out);
+      }
       if (typeof delta.content === 'string' && delta.content !== '') this.text(delta.content, out);
       if (typeof delta.refusal === 'string' && delta.refusal !== '') {
         this.refusal = true;
@@ -357,6 +389,15 @@ export class OpenAIChatStreamToAnthropic {
       out.push({ type: 'content_block_start', index: this.open.index, content_block: { type: 'text', text: '' } });
     }
     out.push({ type: 'content_block_delta', index: this.open.index, delta: { type: 'text_delta', text } });
+  }
+
+  private thinking(text: string, out: AnthropicEvent[]): void {
+    if (this.open?.kind !== 'thinking') {
+      this.closeBlock(out);
+      this.open = { kind: 'thinking', index: this.nextIndex++ };
+      out.push({ type: 'content_block_start', index: this.open.index, content_block: { type: 'thinking', thinking: '', signature: UNSIGNED } });
+    }
+    out.push({ type: 'content_block_delta', index: this.open.index, delta: { type: 'thinking_delta', thinking: text } });
   }
 
   private toolDelta(tc: OpenAIToolCallDelta, out: AnthropicEvent[]): void {

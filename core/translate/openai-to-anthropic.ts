@@ -32,6 +32,7 @@ import {
   stringifyToolInput,
 } from './types.js';
 import { anthropicErrorToOpenAI } from './errors.js';
+import { MIN_THINKING_BUDGET, midTurnWithoutThinking, thinkingBudgetFor } from './thinking.js';
 
 // ─────────────────────────────────────── request ───────────────────────────────────────
 
@@ -43,6 +44,7 @@ export function openAIChatRequestToAnthropic(
   // Anthropic answers one completion per request; one choice where n were asked breaks clients
   // that read choices[1]. A throw here is the client's 400 (core/attempts/send.ts).
   if (typeof body.n === 'number' && body.n > 1) throw new Error(`n=${body.n}: an Anthropic upstream returns one choice per request`);
+  const effortBudget = thinkingBudgetFor(body.reasoning_effort); // throws on a value OpenAI would refuse too
   const system: string[] = [];
   const turns: AnthropicMessageParam[] = [];
   for (const m of body.messages ?? []) {
@@ -97,7 +99,39 @@ export function openAIChatRequestToAnthropic(
     const choice = toolChoiceToAnthropic(body.tool_choice, body.parallel_tool_calls === false);
     if (choice) out.tool_choice = choice;
   }
+  if (effortBudget !== null) enableThinking(out, body, effortBudget, defaultMaxTokens);
   return out;
+}
+
+/**
+ * `reasoning_effort` → `thinking: { type: 'enabled', budget_tokens }` (README, "Reasoning").
+ * Both APIs count reasoning inside the output cap, so a client's own cap is kept and the
+ * budget is fitted under it (at most half the cap, at least Anthropic's 1024 floor; a cap of
+ * 1024 or less cannot hold any thinking and the request goes without). Without a client cap
+ * the gateway picks max_tokens: the target's allowance when it holds the budget plus a
+ * 4096-token answer, else budget + 4096 (never more than every thinking model takes).
+ * Thinking is also left out where Anthropic would refuse it: a forced tool choice, and a
+ * request in the middle of an assistant turn (an OpenAI client cannot send the signed
+ * thinking block that turn must start with). With thinking on, temperature is dropped
+ * (Anthropic accepts only 1) and top_p is raised into the 0.95–1 it accepts.
+ */
+/** Room kept for the answer when the gateway picks max_tokens for a thinking request. */
+const ANSWER_ALLOWANCE = 4096;
+
+function enableThinking(out: AnthropicMessagesRequest, body: OpenAIChatRequest, effortBudget: number, defaultMaxTokens: number): void {
+  if (out.tool_choice?.type === 'any' || out.tool_choice?.type === 'tool') return;
+  if (midTurnWithoutThinking(out.messages)) return;
+  const cap = body.max_completion_tokens ?? body.max_tokens;
+  let budget = effortBudget;
+  if (typeof cap === 'number') {
+    if (cap <= MIN_THINKING_BUDGET) return;
+    budget = Math.max(MIN_THINKING_BUDGET, Math.min(effortBudget, Math.floor(cap / 2)));
+  } else {
+    out.max_tokens = Math.max(defaultMaxTokens, budget + ANSWER_ALLOWANCE);
+  }
+  out.thinking = { type: 'enabled', budget_tokens: budget };
+  delete out.temperature;
+  if (typeof body.top_p === 'number') out.top_p = Math.min(1, Math.max(0.95, body.top_p));
 }
 
 /**
@@ -199,19 +233,23 @@ export function usageToOpenAI(usage: Partial<AnthropicUsage> | null | undefined)
 
 export function anthropicResponseToOpenAIChat(resp: AnthropicMessage, publicModel: string, created = nowSeconds()): OpenAIChatResponse {
   const texts: string[] = [];
+  const thoughts: string[] = [];
   const toolCalls: OpenAIToolCall[] = [];
   for (const b of resp.content ?? []) {
     if (b.type === 'text') texts.push(b.text);
     else if (b.type === 'tool_use') {
       toolCalls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: stringifyToolInput(b.input) } });
-    }
-    // thinking blocks have no place in a chat completion message.
+    } else if (b.type === 'thinking' && typeof b.thinking === 'string' && b.thinking !== '') thoughts.push(b.thinking);
+    // redacted_thinking is encrypted and signatures are Anthropic-only: nothing a chat client can read or return.
   }
   const message: OpenAIChatResponse['choices'][number]['message'] = {
     role: 'assistant',
     content: texts.length === 0 && toolCalls.length > 0 ? null : texts.join(''), // '' join: citations split text blocks mid-sentence
     refusal: null,
   };
+  // The de facto chat field for reasoning (DeepSeek, vLLM, LiteLLM); interleaved thinking
+  // between tool calls gives several blocks, one paragraph each.
+  if (thoughts.length > 0) message.reasoning_content = thoughts.join('\n\n');
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   return {
     id: rebrandId(resp.id, 'chatcmpl-'),
@@ -252,6 +290,8 @@ export class AnthropicStreamToOpenAIChat {
   /** Anthropic block index → OpenAI tool_calls index (counted over tool_use blocks only). */
   private toolIndex = new Map<number, number>();
   private usage: Partial<AnthropicUsage> = {};
+  /** Block index of the last thinking text sent (-1: none yet). */
+  private thinkingBlock = -1;
 
   constructor(private readonly opts: AnthropicStreamToOpenAIChatOptions) {
     this.id = opts.id ?? '';
@@ -274,6 +314,7 @@ export class AnthropicStreamToOpenAIChat {
         this.start(out);
         const block = ev.content_block;
         if (block?.type === 'text' && block.text) out.push(this.chunk({ content: block.text }));
+        else if (block?.type === 'thinking' && block.thinking) out.push(this.reasoning(ev.index, block.thinking));
         else if (block?.type === 'tool_use') {
           const index = this.toolIndex.size;
           this.toolIndex.set(ev.index, index);
@@ -285,11 +326,12 @@ export class AnthropicStreamToOpenAIChat {
         this.start(out);
         const d = ev.delta;
         if (d?.type === 'text_delta' && d.text !== '') out.push(this.chunk({ content: d.text }));
+        else if (d?.type === 'thinking_delta' && typeof d.thinking === 'string' && d.thinking !== '') out.push(this.reasoning(ev.index, d.thinking));
         else if (d?.type === 'input_json_delta' && d.partial_json !== '') {
           const index = this.toolIndex.get(ev.index);
           if (index !== undefined) out.push(this.chunk({ tool_calls: [{ index, function: { arguments: d.partial_json } }] }));
         }
-        // thinking / signature deltas have no chat-completions field.
+        // signature_delta (and redacted_thinking blocks) are Anthropic-only: nothing for a chat client.
         break;
       }
       case 'message_delta': {
@@ -336,6 +378,13 @@ export class AnthropicStreamToOpenAIChat {
     this.started = true;
     if (this.id === '') this.id = rebrandId(undefined, 'chatcmpl-');
     out.push(this.chunk({ role: 'assistant', content: '' }));
+  }
+
+  /** Thinking text as `reasoning_content`; a later thinking block (interleaved thinking) starts a new paragraph, as in the non-stream message. */
+  private reasoning(blockIndex: number, text: string): OpenAIChatChunk {
+    const sep = this.thinkingBlock !== -1 && this.thinkingBlock !== blockIndex ? '\n\n' : '';
+    this.thinkingBlock = blockIndex;
+    return this.chunk({ reasoning_content: sep + text });
   }
 
   private chunk(delta: ChunkDelta, finish: OpenAIFinishReason | null = null): OpenAIChatChunk {

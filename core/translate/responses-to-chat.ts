@@ -18,6 +18,7 @@ import {
   type ResponsesFunctionCall,
   type ResponsesInputContent,
   type ResponsesOutputMessage,
+  type ResponsesReasoningItem,
   type ResponsesRequest,
   type ResponsesResponse,
   type ResponsesStreamEvent,
@@ -26,6 +27,7 @@ import {
   nowSeconds,
   rebrandId,
 } from './types.js';
+import { reasoningOf } from './thinking.js';
 
 // ─────────────────────────────────────── request ───────────────────────────────────────
 
@@ -144,7 +146,7 @@ function envelope(id: string, createdAt: number, model: string, req: Partial<Res
     output: [],
     parallel_tool_calls: req?.parallel_tool_calls ?? true,
     previous_response_id: null,
-    reasoning: { effort: null, summary: null },
+    reasoning: { effort: isRecord(req?.reasoning) && typeof req.reasoning.effort === 'string' ? req.reasoning.effort : null, summary: null },
     store: false,
     temperature: req?.temperature ?? 1,
     text: req?.text ?? { format: { type: 'text' } },
@@ -175,6 +177,9 @@ export function chatResponseToResponses(
   const choice = resp.choices?.[0];
   const msg = choice?.message;
   const itemStatus = incompleteReason(choice?.finish_reason) ? 'incomplete' : 'completed';
+  // Reasoning first, as OpenAI's reasoning models order their output.
+  const reasoning = reasoningOf(msg);
+  if (reasoning !== '') r.output.push(reasoningItem(rebrandId(resp.id, 'rs_'), reasoning, itemStatus));
   const content: ResponsesOutputMessage['content'] = [];
   if (typeof msg?.content === 'string' && msg.content !== '') content.push({ type: 'output_text', text: msg.content, annotations: [], logprobs: [] });
   if (typeof msg?.refusal === 'string' && msg.refusal !== '') content.push({ type: 'refusal', refusal: msg.refusal });
@@ -185,6 +190,17 @@ export function chatResponseToResponses(
     r.output.push({ type: 'function_call', id: `fc_${tc.id}`, call_id: tc.id, name: tc.function.name, arguments: tc.function.arguments ?? '', status: 'completed' });
   }
   return settle(r, choice?.finish_reason, resp.usage);
+}
+
+/**
+ * Upstream reasoning (`reasoning_content` / `reasoning`, or Claude's thinking) as a Responses
+ * reasoning item: the text is the model's own, so it goes in `content` as `reasoning_text`
+ * (what OpenAI sends for open-weight models), with an empty `summary` (OpenAI writes
+ * summaries; nothing upstream did). No `encrypted_content`: the item cannot be sent back to
+ * carry reasoning over, and the bridge skips reasoning items in input.
+ */
+function reasoningItem(id: string, text: string, status: ResponsesReasoningItem['status']): ResponsesReasoningItem {
+  return { type: 'reasoning', id, summary: [], content: [{ type: 'reasoning_text', text }], status };
 }
 
 // ─────────────────────────────────────── stream ────────────────────────────────────────
@@ -199,7 +215,8 @@ export interface ChatStreamToResponsesOptions {
 
 type Open =
   | { kind: 'message'; index: number; item: ResponsesOutputMessage; part: 'output_text' | 'refusal' | null; text: string }
-  | { kind: 'call'; index: number; item: ResponsesFunctionCall };
+  | { kind: 'call'; index: number; item: ResponsesFunctionCall }
+  | { kind: 'reasoning'; index: number; item: ResponsesReasoningItem; text: string };
 
 // Events are built without sequence_number; emit() stamps it in order.
 type Unsequenced = ResponsesStreamEvent extends infer E ? (E extends unknown ? Omit<E, 'sequence_number'> : never) : never;
@@ -230,6 +247,8 @@ export class ChatStreamToResponses {
     if (chunk.usage) this.usage = chunk.usage;
     const choice = chunk.choices?.[0];
     const d = choice?.delta;
+    const reasoning = reasoningOf(d);
+    if (reasoning !== '') this.reasoning(reasoning, out);
     if (typeof d?.content === 'string' && d.content !== '') this.text('output_text', d.content, out);
     if (typeof d?.refusal === 'string' && d.refusal !== '') this.text('refusal', d.refusal, out);
     for (const tc of d?.tool_calls ?? []) this.call(tc, out);
@@ -297,6 +316,22 @@ export class ChatStreamToResponses {
     else this.emit(out, { type: 'response.refusal.delta', ...ref, delta });
   }
 
+  /** Reasoning text: a reasoning item with one reasoning_text part, streamed as response.reasoning_text.delta. */
+  private reasoning(delta: string, out: ResponsesStreamEvent[]): void {
+    if (this.open?.kind !== 'reasoning') {
+      this.close(out);
+      const r = this.response!;
+      const item: ResponsesReasoningItem = { type: 'reasoning', id: rebrandId(r.id, 'rs_') + (r.output.length || ''), summary: [], content: [], status: 'in_progress' };
+      this.open = { kind: 'reasoning', index: r.output.length, item, text: '' };
+      r.output.push(item);
+      this.emit(out, { type: 'response.output_item.added', output_index: this.open.index, item: { ...item, content: [] } });
+      this.emit(out, { type: 'response.content_part.added', item_id: item.id, output_index: this.open.index, content_index: 0, part: { type: 'reasoning_text', text: '' } });
+    }
+    const o = this.open;
+    o.text += delta;
+    this.emit(out, { type: 'response.reasoning_text.delta', item_id: o.item.id, output_index: o.index, content_index: 0, delta });
+  }
+
   private closePart(out: ResponsesStreamEvent[]): void {
     const m = this.open;
     if (m?.kind !== 'message' || m.part === null) return;
@@ -350,6 +385,14 @@ export class ChatStreamToResponses {
     const status = incompleteReason(this.finishReason) ? 'incomplete' : 'completed';
     if (o.kind === 'message') {
       this.closePart(out);
+      o.item.status = status;
+      this.emit(out, { type: 'response.output_item.done', output_index: o.index, item: structuredClone(o.item) });
+    } else if (o.kind === 'reasoning') {
+      const ref = { item_id: o.item.id, output_index: o.index, content_index: 0 };
+      const part = { type: 'reasoning_text' as const, text: o.text };
+      this.emit(out, { type: 'response.reasoning_text.done', ...ref, text: o.text });
+      this.emit(out, { type: 'response.content_part.done', ...ref, part });
+      o.item.content = [part];
       o.item.status = status;
       this.emit(out, { type: 'response.output_item.done', output_index: o.index, item: structuredClone(o.item) });
     } else {

@@ -83,7 +83,15 @@ export interface OpenAIChatResponse {
   model: string;
   choices: Array<{
     index: number;
-    message: { role: 'assistant'; content: string | null; refusal?: string | null; tool_calls?: OpenAIToolCall[] };
+    message: {
+      role: 'assistant';
+      content: string | null;
+      /** The de facto reasoning field (DeepSeek, vLLM, LiteLLM); `reasoning` on some servers. */
+      reasoning_content?: string | null;
+      reasoning?: string | null;
+      refusal?: string | null;
+      tool_calls?: OpenAIToolCall[];
+    };
     finish_reason: OpenAIFinishReason | null;
     logprobs?: unknown;
   }>;
@@ -105,7 +113,14 @@ export interface OpenAIChatChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: { role?: 'assistant'; content?: string | null; refusal?: string | null; tool_calls?: OpenAIToolCallDelta[] };
+    delta: {
+      role?: 'assistant';
+      content?: string | null;
+      reasoning_content?: string | null;
+      reasoning?: string | null;
+      refusal?: string | null;
+      tool_calls?: OpenAIToolCallDelta[];
+    };
     finish_reason: OpenAIFinishReason | null;
     logprobs?: unknown;
   }>;
@@ -150,8 +165,8 @@ export type AnthropicContentBlockParam =
   | AnthropicThinkingBlock
   | AnthropicRedactedThinkingBlock;
 
-/** Blocks the translators put into a response. */
-export type AnthropicContentBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicThinkingBlock;
+/** Blocks the translators put into (or read from) a response. */
+export type AnthropicContentBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicThinkingBlock | AnthropicRedactedThinkingBlock;
 
 export interface AnthropicMessageParam {
   role: 'user' | 'assistant';
@@ -185,8 +200,10 @@ export interface AnthropicMessagesRequest {
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id?: string | null };
-  /** `format` is structured outputs (GA); the beta spelled it top-level `output_format`. */
-  output_config?: { format?: { type: 'json_schema'; schema: JsonObject }; [key: string]: unknown };
+  /** `format` is structured outputs (GA); the beta spelled it top-level `output_format`. `effort`: low | medium | high | max. */
+  output_config?: { format?: { type: 'json_schema'; schema: JsonObject }; effort?: string; [key: string]: unknown };
+  /** Extended thinking: `enabled` with a budget (≥ 1024, < max_tokens), `adaptive` / `between_tools` (newer models), or `disabled`. */
+  thinking?: { type: 'enabled'; budget_tokens: number; [key: string]: unknown } | { type: 'adaptive' | 'between_tools' | 'disabled'; [key: string]: unknown };
   [key: string]: unknown;
 }
 
@@ -278,6 +295,7 @@ export interface ResponsesRequest {
 }
 
 export interface ResponsesOutputText { type: 'output_text'; text: string; annotations: unknown[]; logprobs: unknown[] }
+export interface ResponsesReasoningText { type: 'reasoning_text'; text: string }
 export interface ResponsesOutputRefusal { type: 'refusal'; refusal: string }
 
 export interface ResponsesOutputMessage {
@@ -297,7 +315,16 @@ export interface ResponsesFunctionCall {
   status: 'in_progress' | 'completed' | 'incomplete';
 }
 
-export type ResponsesOutputItem = ResponsesOutputMessage | ResponsesFunctionCall;
+/** The model's reasoning as a Responses item: raw text in `content` (not an OpenAI-written `summary`). */
+export interface ResponsesReasoningItem {
+  type: 'reasoning';
+  id: string;
+  summary: Array<{ type: 'summary_text'; text: string }>;
+  content: ResponsesReasoningText[];
+  status: 'in_progress' | 'completed' | 'incomplete';
+}
+
+export type ResponsesOutputItem = ResponsesOutputMessage | ResponsesFunctionCall | ResponsesReasoningItem;
 
 export interface ResponsesUsage {
   input_tokens: number;
@@ -327,7 +354,9 @@ type PartRef = ItemRef & { content_index: number };
 export type ResponsesStreamEvent = Seq & (
   | { type: 'response.created' | 'response.in_progress' | 'response.completed' | 'response.incomplete' | 'response.failed'; response: ResponsesResponse }
   | { type: 'response.output_item.added' | 'response.output_item.done'; output_index: number; item: ResponsesOutputItem }
-  | (PartRef & { type: 'response.content_part.added' | 'response.content_part.done'; part: ResponsesOutputText | ResponsesOutputRefusal })
+  | (PartRef & { type: 'response.content_part.added' | 'response.content_part.done'; part: ResponsesOutputText | ResponsesOutputRefusal | ResponsesReasoningText })
+  | (PartRef & { type: 'response.reasoning_text.delta'; delta: string })
+  | (PartRef & { type: 'response.reasoning_text.done'; text: string })
   | (PartRef & { type: 'response.output_text.delta'; delta: string; logprobs: unknown[] })
   | (PartRef & { type: 'response.output_text.done'; text: string; logprobs: unknown[] })
   | (PartRef & { type: 'response.refusal.delta'; delta: string })

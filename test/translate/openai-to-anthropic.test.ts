@@ -218,6 +218,7 @@ t.test('response: tool use with cache usage, and the OpenAI SDK accepts it', asy
           role: 'assistant',
           content: "I'll check the weather.",
           refusal: null,
+          reasoning_content: 'The user wants weather.',
           tool_calls: [{ id: 'toolu_01A09q90qw90lq917835lq9', type: 'function', function: { name: 'get_weather', arguments: '{"location":"San Francisco, CA","unit":"celsius"}' } }],
         },
         finish_reason: 'tool_calls',
@@ -349,6 +350,7 @@ t.test('stream: parallel tool calls get consecutive tool indexes', async (t) => 
     frames.map((f) => ('choices' in f ? f.choices[0].delta : f)),
     [
       { role: 'assistant', content: '' },
+      { reasoning_content: 'hmm' },
       { tool_calls: [{ index: 0, id: 'toolu_a', type: 'function', function: { name: 'a', arguments: '' } }] },
       { tool_calls: [{ index: 0, function: { arguments: '{}' } }] },
       { tool_calls: [{ index: 1, id: 'toolu_b', type: 'function', function: { name: 'b', arguments: '' } }] },

@@ -3,6 +3,7 @@ import type { Target } from '../../routing/table.js';
 import { AnthropicStreamReader, anthropicErrorEvent, anthropicUsage } from './events.js';
 import { anthropicPath, defaultMaxTokens } from './paths.js';
 import { dataLines } from '../../streaming/sse.js';
+import { withoutUnsignedThinking } from '../../translate/thinking.js';
 
 /**
  * Anthropic Messages entry → Anthropic upstream: the body passes through with the model
@@ -25,6 +26,10 @@ class AnthropicMessagesRelay implements StreamTranslator {
     return { out: '', complete: this.reader.stopped };
   }
 
+  contentFiltered(): boolean {
+    return this.reader.stopReason === 'refusal';
+  }
+
   usage(estimatedInputTokens: number): Usage {
     return this.reader.usage(estimatedInputTokens);
   }
@@ -36,7 +41,8 @@ class AnthropicMessagesRelay implements StreamTranslator {
 
 export const anthropicMessagesPassthrough: Exchange = {
   request(body, target: Target, clientHeaders) {
-    const out: Record<string, unknown> = { ...body, model: target.model };
+    // Unsigned thinking blocks (made by the gateway from another upstream's reasoning) would be a 400 here.
+    const out: Record<string, unknown> = { ...withoutUnsignedThinking(body), model: target.model };
     if (typeof out.max_tokens !== 'number') out.max_tokens = defaultMaxTokens(target);
     let headers: Record<string, string> | undefined;
     for (const h of FORWARDED) {

@@ -2,6 +2,7 @@ import type { Exchange, StreamInfo } from '../types.js';
 import type { Target } from '../../routing/table.js';
 import { OpenAIChatStreamToAnthropic, anthropicRequestToOpenAIChat, openAIChatResponseToAnthropic, serializeAnthropicEvent } from '../../translate/anthropic-to-openai.js';
 import { openAIErrorToAnthropic } from '../../translate/errors.js';
+import { wantsThinking } from '../../translate/thinking.js';
 import { type AnthropicEvent, type AnthropicMessagesRequest, isRecord } from '../../translate/types.js';
 import { anthropicErrorEvent } from '../anthropic/events.js';
 import { TranslatedChatStream, parseChatCompletion } from './translated-stream.js';
@@ -32,13 +33,13 @@ export const anthropicMessagesOverOpenAI: Exchange = {
     const chat = anthropicRequestToOpenAIChat(body as AnthropicMessagesRequest, target.model, { maxTokensField: target.maxTokensField ?? 'max_tokens' });
     return { path: '/chat/completions', body: JSON.stringify(chat) };
   },
-  response(raw, _target, publicModel) {
+  response(raw, _target, publicModel, clientBody) {
     const { json, usage, contentFiltered } = parseChatCompletion(raw);
-    return { body: JSON.stringify(openAIChatResponseToAnthropic(json, publicModel)), usage, contentFiltered };
+    return { body: JSON.stringify(openAIChatResponseToAnthropic(json, publicModel, { thinking: wantsThinking(clientBody) })), usage, contentFiltered };
   },
   stream(_target, publicModel, _includeUsage, info?: StreamInfo) {
     // message_start is held with the role chunk; message_stop ends the client's stream.
-    const tr = new OpenAIChatStreamToAnthropic({ publicModel, estimatedInputTokens: info?.estimatedInputTokens ?? 0 });
+    const tr = new OpenAIChatStreamToAnthropic({ publicModel, estimatedInputTokens: info?.estimatedInputTokens ?? 0, thinking: wantsThinking(info?.body) });
     return new TranslatedChatStream<AnthropicEvent>(tr, serializeAnthropicEvent, MESSAGE_END, anthropicErrorEvent);
   },
   errorBody: toAnthropicError,
