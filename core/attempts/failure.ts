@@ -1,4 +1,5 @@
 import type { FailureClass } from '../../sdk/types.js';
+import type { OpenStream } from './send.js';
 
 /** One failed upstream attempt, classified. `body` is kept only to pass request-level errors through as is. */
 export interface Failure {
@@ -10,6 +11,12 @@ export interface Failure {
   /** Upstream error body, for classes the client sees as is (request_invalid, content_filter, context_length). */
   body?: Buffer;
   contentType?: string;
+  /**
+   * A stream refused by the upstream's content filter before any content (failed over under
+   * on_content_filter: fallback): the whole refusal, read to its end and ready to replay. The
+   * attempt loop serves it when the chain ends on this failure, as a non-stream refusal's body is.
+   */
+  refusal?: { stream: OpenStream; ttfbMs: number };
 }
 
 /** Classes that are about the request itself: returned to the client as the upstream sent them. */

@@ -10,6 +10,11 @@ import { hedgedPair, tryTarget, type Tried } from './hedge.js';
 import { gateTarget } from '../access/access.js';
 
 export interface LoopResult {
+  /**
+   * The target whose answer is served. Null with a `result`: the chain ended on a stream the
+   * content filter refused (on_content_filter: fallback) and that refusal is the answer, as a
+   * non-stream refusal's body is passed through (the request records the content_filter failure).
+   */
   served: Target | null;
   result: Extract<AttemptResult, { ok: true }> | null;
   lastFailure: Failure | null;
@@ -102,6 +107,8 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
     if (res.failure.class === 'context_length') dropSmallerWindows(queue, current);
     current = queue.shift();
   }
+  const refusal = lastFailure?.refusal;
+  if (refusal && !ctx.abort.reason) return { served: null, result: { ok: true, kind: 'stream', stream: refusal.stream, ttfbMs: refusal.ttfbMs }, lastFailure, aborted: null };
   return { served: null, result: null, lastFailure, aborted: ctx.abort.reason };
 }
 

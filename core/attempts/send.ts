@@ -2,15 +2,18 @@ import { EventEmitter } from 'node:events';
 import type { Exchange, StreamTranslator, Usage } from '../providers/types.js';
 import type { Target } from '../routing/table.js';
 import type { RequestContext } from '../pipeline/context.js';
+import type { RequestAbort } from '../pipeline/abort.js';
 import { SseParser, type SseEvent } from '../streaming/sse.js';
 import { classifyTransportError, type Failure } from './failure.js';
 import { GatewayError, renderError } from '../errors.js';
 import { requestBuffered } from './buffered.js';
-import { requestStreamed, type StreamedResponse, type UpstreamBody } from './streamed.js';
+import { UpstreamBody, requestStreamed, type StreamedResponse } from './streamed.js';
 
 /** Lifecycle frames held before the first content frame are capped; past this we commit. */
 const HOLD_CAP_BYTES = 64 * 1024;
 const ERROR_BODY_CAP = 256 * 1024;
+/** A whole JSON answer to a stream request (replayed as events): the SSE parser's own event cap. */
+const JSON_ANSWER_CAP = 4 * 1024 * 1024;
 
 /** A stream whose first content frame has arrived: ready to be committed to the client. */
 export interface OpenStream {
@@ -27,6 +30,8 @@ export interface OpenStream {
   close(completed?: boolean): void;
   /** Why the upstream read was aborted, if it was. */
   abortReason(): 'client' | 'deadline' | 'idle' | null;
+  /** Call `cb` when the request is aborted (deadline, client gone) from now on; returns the unsubscribe. */
+  onAbort(cb: () => void): () => void;
 }
 
 export type AttemptResult =
@@ -127,6 +132,10 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
         }
         return { ok: true, kind: 'json', body: decoded.body, usage: decoded.usage, ttfbMs: performance.now() - t0 };
       } catch (err) {
+        // Not an answer: it may still be an error body under a 2xx (quota, rate limit... from a
+        // proxy), classed by what it says; one that says nothing is a server_error.
+        const said = contentType.includes('json') ? provider.adapter.classify(whole.statusCode, whole.headers, whole.body) : null;
+        if (said && said.class !== 'server_error') return failed(said);
         return failed({ class: 'server_error', status: whole.statusCode, message: `upstream sent an invalid ${whole.statusCode} body (${(err as Error).message})`, retryAfterMs: null });
       }
     } catch (err) {
@@ -150,19 +159,44 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
       return failed(provider.adapter.classify(res.statusCode, res.headers, body));
     }
     const contentType = String(res.headers['content-type'] ?? '');
+    let body = res.body;
+    /** The upstream answered with JSON: `body` replays it as events, whole (see below). */
+    let whole = false;
     if (!contentType.includes('text/event-stream')) {
-      res.body.destroy();
-      return failed({ class: 'server_error', status: res.statusCode, message: `upstream answered a stream request with ${contentType || 'no content-type'}`, retryAfterMs: null });
+      if (!contentType.includes('json')) {
+        res.body.destroy();
+        return failed({ class: 'server_error', status: res.statusCode, message: `upstream answered a stream request with ${contentType || 'no content-type'}`, retryAfterMs: null });
+      }
+      // A JSON answer to a stream request. Some compatible servers and proxies send their errors
+      // this way under a 200 (quota, rate limit, context length...): classed like an error
+      // status's body. A whole completion (a server that ignores `stream`) is replayed as its
+      // own protocol's event stream through this attempt's translator: the client asked for a
+      // stream and gets a protocol-correct one, and the answer, already generated and paid for,
+      // is not thrown away to spend a second generation on another target. The replay passes
+      // the same checks as a real stream (content filter, empty answer).
+      const raw = await readCapped(res.body, JSON_ANSWER_CAP);
+      const replay = provider.adapter.completionAsStream?.(raw) ?? null;
+      if (replay === null) return failed(provider.adapter.classify(res.statusCode, res.headers, raw));
+      body = new UpstreamBody();
+      body.push(Buffer.from(replay));
+      body.end();
+      whole = true;
     }
     const includeUsage = ctx.body.stream_options != null && (ctx.body.stream_options as { include_usage?: boolean }).include_usage === true;
     const translator = exchange.stream(target, route.model, includeUsage, { body: ctx.body, estimatedInputTokens: ctx.summary.estimatedInputTokens });
     const parser = new SseParser();
-    const body = res.body;
     let head = '';
     for (;;) {
       const value = await body.next();
       const done = value === null;
-      const events = done ? parser.flush() : parser.push(value);
+      let events: SseEvent[];
+      try {
+        events = done ? parser.flush() : parser.push(value);
+      } catch (err) {
+        // An event past the parser's size cap: a malformed stream, like a malformed frame (not a transport error).
+        body.destroy();
+        return failed({ class: 'server_error', status: res.statusCode, message: `malformed SSE stream from upstream (${(err as Error).message})`, retryAfterMs: null });
+      }
       for (let i = 0; i < events.length; i++) {
         const v = translator.frame(events[i].event, events[i].data);
         if (v.kind === 'error') {
@@ -172,8 +206,14 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
         }
         if (v.kind === 'skip') continue;
         head += v.out ?? '';
-        if (v.kind === 'lifecycle' && head.length <= HOLD_CAP_BYTES) continue;
-        // First content (or a done frame, or too much held): commit this attempt.
+        // A replayed JSON answer is all here: held whole, so its finish is known at commit.
+        if (whole ? v.kind !== 'done' : v.kind === 'lifecycle' && head.length <= HOLD_CAP_BYTES) continue;
+        // First content (or a done frame, or too much held): commit this attempt, unless the
+        // answer is the content filter's and the route falls back on that. Nothing has reached
+        // the client yet, so the next target is tried invisibly (DESIGN: streaming rules).
+        if (route.onContentFilter === 'fallback' && translator.contentFiltered?.()) {
+          return failed(await readRefusal(translator, parser, body, head, events.slice(i + 1), v.kind === 'done', done, res.statusCode, performance.now() - t0, route.idleTimeoutMs, ctx.abort));
+        }
         clearTimeout(firstContent);
         body.watchIdle(route.idleTimeoutMs);
         handedOff = true;
@@ -193,6 +233,8 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
           },
           close: (completed = false) => {
             cleanup();
+            // Record a filtered answer that was relayed (after content, or on_content_filter: return).
+            if (completed && translator.contentFiltered?.()) noteFiltered(ctx, target);
             if (body.destroyed) return;
             // A finished stream is drained, not destroyed: no abort error to build, and the
             // connection goes back to the pool.
@@ -200,6 +242,10 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
             else body.destroy();
           },
           abortReason: () => (why === 'timeout' ? null : why),
+          onAbort: (cb) => {
+            abort.on('abort', cb);
+            return () => abort.off('abort', cb);
+          },
         };
         if (done) open.next = async () => null;
         return { ok: true, kind: 'stream', stream: open, ttfbMs };
@@ -215,4 +261,75 @@ export async function sendAttempt(ctx: RequestContext, target: Target, exchange:
   } finally {
     if (!handedOff) cleanup();
   }
+}
+
+/**
+ * A stream the content filter refused before any content, under on_content_filter: fallback.
+ * The refusal is read to its end (a few frames; the first-content timer still bounds the wait)
+ * into a finished stream that replays it, so a chain that ends on this failure serves it as
+ * `return` would have. A tail that fails, is cut or runs past the hold cap is dropped: the
+ * failure stands without a replay.
+ */
+async function readRefusal(translator: StreamTranslator, parser: SseParser, body: UpstreamBody, head: string, rest: SseEvent[], finished: boolean, ended: boolean, status: number, ttfbMs: number, idleMs: number, request: RequestAbort): Promise<Failure> {
+  const failure: Failure = { class: 'content_filter', status, message: 'upstream refused (content filter) before content was sent', retryAfterMs: null };
+  let out = head;
+  let complete = finished;
+  try {
+    for (let done = ended; !complete; ) {
+      for (const ev of rest) {
+        const v = translator.frame(ev.event, ev.data);
+        if (v.kind === 'error') throw new Error('error frame after the refusal');
+        if (v.kind === 'skip') continue;
+        out += v.out ?? '';
+        if (v.kind === 'done') complete = true;
+        if (complete || out.length > HOLD_CAP_BYTES) break;
+      }
+      if (complete || out.length > HOLD_CAP_BYTES) break;
+      if (done) {
+        const end = translator.end();
+        if (end.complete) {
+          out += end.out;
+          complete = true;
+        }
+        break;
+      }
+      const chunk = await body.next();
+      done = chunk === null;
+      rest = chunk === null ? parser.flush() : parser.push(chunk);
+    }
+  } catch {
+    complete = false;
+  }
+  if (!complete) {
+    body.destroy();
+    return failure;
+  }
+  // Finished: the rest is read and dropped so the connection goes back to the pool, within the
+  // idle bound (an upstream that never ends its response after the terminator is cut).
+  body.watchIdle(idleMs);
+  body.drain();
+  const stream: OpenStream = {
+    head: out,
+    pending: [],
+    finished: true,
+    translator,
+    next: async () => null,
+    close: () => {},
+    // Replayed later, when this attempt is long over: the request's own abort is what bounds it.
+    abortReason: () => request.reason,
+    onAbort: (cb) => {
+      request.on(cb);
+      return () => request.off(cb);
+    },
+  };
+  failure.refusal = { stream, ttfbMs };
+  return failure;
+}
+
+/** A relayed answer the upstream's content filter ended: on the served attempt's record and in the log. */
+function noteFiltered(ctx: RequestContext, target: Target): void {
+  const record = ctx.attempts.findLast((a) => a.target === target.id && a.errorClass === null);
+  const message = ctx.route.onContentFilter === 'fallback' ? 'stream ended by the upstream content filter after content was sent (no fallback)' : 'stream ended by the upstream content filter (on_content_filter: return)';
+  if (record) record.message = message;
+  ctx.log.info({ requestId: ctx.id, target: target.id }, message);
 }

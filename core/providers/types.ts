@@ -47,6 +47,12 @@ export interface StreamTranslator {
   usage(estimatedInputTokens: number): Usage;
   /** The SSE bytes that end a stream which failed after content was sent (no terminator). */
   errorEvent(message: string, code: string): string;
+  /**
+   * The frames read so far end the answer on the upstream's content filter (finish_reason
+   * content_filter / stop_reason refusal). Asked once at commit and once at the end, never per
+   * frame. Absent: the translator cannot tell (never filtered).
+   */
+  contentFiltered?(): boolean;
 }
 
 export interface DecodedResponse {
@@ -78,6 +84,11 @@ export interface ProviderAdapter {
   /** Headers added to every upstream call (auth, version). Built once at boot. */
   headers(cfg: ProviderConfig): Record<string, string>;
   classify(status: number, headers: Record<string, string | string[] | undefined>, body: Buffer): Failure;
+  /**
+   * A whole 2xx answer (non-stream JSON) as this kind's own event stream, for an upstream that
+   * answered a stream request with JSON; null when the body is not an answer (an error body).
+   */
+  completionAsStream?(body: Buffer): string | null;
   /** The exchange for an entry protocol, or null when this kind cannot serve it. */
   exchange(entry: Entry): Exchange | null;
 }

@@ -10,18 +10,29 @@ export interface RelayEnd {
   reason: string | null;
 }
 
-/** Write, and wait for the socket to drain when the client reads slower than the upstream writes. */
-function write(res: ServerResponse, s: string): Promise<void> | void {
+/**
+ * Write, and wait for the socket to drain when the client reads slower than the upstream writes.
+ * A client that stops reading altogether would hold the wait (and the request) forever: the
+ * request's end (deadline) drops its connection instead, since it reads nothing more anyway.
+ */
+function write(res: ServerResponse, s: string, open: OpenStream): Promise<void> | void {
   if (!s || res.destroyed) return;
   if (res.write(s)) return;
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
       res.off('close', done);
+      unsubscribe();
       resolve();
+    };
+    const stuck = () => {
+      res.destroy();
+      done();
     };
     res.on('drain', done);
     res.on('close', done);
+    const unsubscribe = open.onAbort(stuck);
+    if (open.abortReason() === 'deadline' || open.abortReason() === 'client') stuck();
   });
 }
 
@@ -47,7 +58,7 @@ export async function relayStream(res: ServerResponse, open: OpenStream, headers
   const fail = (reason: string, sent = '') => end(false, true, reason, sent + tr.errorEvent(`upstream stream failed after content was sent: ${reason}`, 'SY_ERR_STREAM_INTERRUPTED'));
 
   try {
-    await write(res, open.head);
+    await write(res, open.head, open);
     if (open.finished) return end(true, false, null);
     let events = open.pending;
     for (;;) {
@@ -60,7 +71,7 @@ export async function relayStream(res: ServerResponse, open: OpenStream, headers
         out += v.out ?? '';
         if (v.kind === 'done') return end(true, false, null, out);
       }
-      const p = write(res, out);
+      const p = write(res, out, open);
       if (p) await p;
       if (res.destroyed) break;
       const next = await open.next();

@@ -2,6 +2,7 @@ import type { ProviderAdapter } from '../types.js';
 import { classifyAnthropic } from './classify.js';
 import { anthropicMessagesPassthrough } from './messages-passthrough.js';
 import { openAIChatOverAnthropic, openAIResponsesOverAnthropic } from './openai-over-anthropic.js';
+import { anthropicMessageAsStream } from './message-stream.js';
 
 /**
  * The native Anthropic Messages API (`kind: anthropic`): `x-api-key` and `anthropic-version`
@@ -17,6 +18,7 @@ export const anthropicAdapter: ProviderAdapter = {
     return h;
   },
   classify: classifyAnthropic,
+  completionAsStream: anthropicMessageAsStream,
   exchange(entry) {
     if (entry === 'anthropic.messages') return anthropicMessagesPassthrough;
     if (entry === 'openai.chat') return openAIChatOverAnthropic;

@@ -15,6 +15,20 @@ export function anthropicErrorFields(body: Buffer | string): { type: string; mes
 const CREDIT = /credit balance|billing|purchase credits|spend limit/i;
 const TOO_LONG = /prompt is too long|context window|too many (input )?tokens|maximum context/i;
 
+/** The status each Anthropic error type is sent with (docs: errors), for error bodies that arrive under a 2xx. */
+const IMPLIED_STATUS = new Map<string, number>([
+  ['invalid_request_error', 400],
+  ['authentication_error', 401],
+  ['billing_error', 402],
+  ['permission_error', 403],
+  ['not_found_error', 404],
+  ['request_too_large', 413],
+  ['rate_limit_error', 429],
+  ['api_error', 500],
+  ['timeout_error', 408],
+  ['overloaded_error', 529],
+]);
+
 /**
  * The error taxonomy for Anthropic Messages upstreams (status + `error.type`):
  * 529/503 overloaded_error → overloaded; 429 rate_limit_error → rate_limited (retry-after and
@@ -25,7 +39,15 @@ const TOO_LONG = /prompt is too long|context window|too many (input )?tokens|max
  */
 export function classifyAnthropic(status: number, headers: Record<string, string | string[] | undefined>, body: Buffer): Failure {
   const { type, message } = anthropicErrorFields(body);
-  const label = `upstream ${status}${type ? ` (${type})` : ''}`;
+  let label = `upstream ${status}${type ? ` (${type})` : ''}`;
+  if (status < 400) {
+    // An error body under a 2xx (a proxy answering a stream request with JSON): classed by what
+    // it says, with the status its type stands for; a body that says nothing is a server_error.
+    const implied = IMPLIED_STATUS.get(type) ?? (CREDIT.test(message) ? 402 : TOO_LONG.test(message) ? 400 : null);
+    if (implied == null) return { class: 'server_error', status, message: `upstream ${status} body is not an answer${type ? ` (${type})` : ''}`, retryAfterMs: null };
+    label = `upstream ${status} with an error body (${type || 'error'})`;
+    status = implied;
+  }
   const base = { status, message: label, retryAfterMs: retryAfterMs(headers) };
   const passthrough = { ...base, body, contentType: String(headers['content-type'] ?? 'application/json') };
   if (type === 'billing_error' || status === 402 || (status < 500 && CREDIT.test(message))) return { ...base, class: 'quota' };

@@ -52,6 +52,8 @@ export class AnthropicStreamReader {
   private sawDelta = false;
   private outputChars = 0;
   stopped = false;
+  /** message_delta's stop_reason, once seen. */
+  stopReason: string | null = null;
 
   read(event: string | undefined, data: string): AnthropicFrame {
     let json: Record<string, unknown>;
@@ -75,6 +77,8 @@ export class AnthropicStreamReader {
       for (const v of [d?.text, d?.partial_json, d?.thinking]) if (typeof v === 'string') this.outputChars += v.length;
     } else if (type === 'message_delta') {
       this.sawDelta = true;
+      const stop = (json.delta as { stop_reason?: unknown } | undefined)?.stop_reason;
+      if (typeof stop === 'string') this.stopReason = stop;
       // Counters here are cumulative totals: they overwrite.
       const u = json.usage as AnthropicUsageFields | undefined;
       if (u) for (const [k, v] of Object.entries(u)) if (typeof v === 'number') (this.usageFields as Record<string, number>)[k] = v;

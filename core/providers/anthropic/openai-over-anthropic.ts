@@ -69,6 +69,10 @@ class OpenAIOverAnthropicStream implements StreamTranslator {
     return { out: '', complete: this.reader.stopped };
   }
 
+  contentFiltered(): boolean {
+    return this.reader.stopReason === 'refusal';
+  }
+
   usage(estimatedInputTokens: number): Usage {
     return this.reader.usage(estimatedInputTokens);
   }

@@ -3,6 +3,7 @@ import { classifyOpenAI } from './classify.js';
 import { openAIChatPassthrough, openAIEmbeddingsPassthrough } from './chat-passthrough.js';
 import { anthropicMessagesOverOpenAI } from './messages-over-openai.js';
 import { openAIResponsesOverChat } from './responses-over-openai.js';
+import { chatCompletionAsStream } from './completion-stream.js';
 
 /** Any OpenAI-compatible server: OpenAI, vLLM, Ollama, Groq, Together, DeepSeek, Mistral... */
 export const openAIAdapter: ProviderAdapter = {
@@ -13,6 +14,7 @@ export const openAIAdapter: ProviderAdapter = {
     return h;
   },
   classify: classifyOpenAI,
+  completionAsStream: chatCompletionAsStream,
   exchange(entry) {
     if (entry === 'openai.chat') return openAIChatPassthrough;
     if (entry === 'openai.embeddings') return openAIEmbeddingsPassthrough;

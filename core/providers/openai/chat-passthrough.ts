@@ -4,6 +4,7 @@ import { openAIUsage } from './usage.js';
 import { mapMaxTokensField, outputChars } from './chat-stream-reader.js';
 import { jsonWithModel } from '../json-with-model.js';
 import { dataLines } from '../../streaming/sse.js';
+import { classifyOpenAIStreamError } from './classify.js';
 
 /**
  * OpenAI chat entry → OpenAI-compatible upstream: the body passes through with the model
@@ -21,12 +22,17 @@ const MALFORMED: FrameVerdict = { kind: 'error', failure: { class: 'server_error
 
 /** A frame that reports usage (`"usage":null`, sent on every chunk with include_usage, does not). */
 const USAGE = /"usage"\s*:\s*\{/;
+/** A finish chunk cut by the content filter, read from the raw frame (escaped quotes in text cannot match). */
+const FILTERED_FINISH = /"finish_reason"\s*:\s*"content_filter"/;
 
 class OpenAIChatRelay implements StreamTranslator {
   private reported: Usage | null = null;
   private contentChars = 0;
   private done = false;
   private flowing = false;
+  private finish: string | null = null;
+  /** The last frame passed as bytes once flowing: read at the end only, for contentFiltered(). */
+  private tail: string | null = null;
 
   frame(_event: string | undefined, data: string): FrameVerdict {
     if (data === '[DONE]') {
@@ -36,6 +42,7 @@ class OpenAIChatRelay implements StreamTranslator {
     // Once content flows only errors and usage need a parse; the rest passes as bytes.
     if (this.flowing && !data.includes('"error"') && !USAGE.test(data)) {
       this.contentChars += outputChars(data);
+      this.tail = data;
       return { kind: 'content', out: dataLines(data) + '\n\n' };
     }
     let chunk: ChatChunk;
@@ -46,16 +53,14 @@ class OpenAIChatRelay implements StreamTranslator {
     }
     // `data: null`, `data: 1`: JSON, but not a chunk.
     if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) return MALFORMED;
-    if (chunk.error) {
-      const t = `${chunk.error.type ?? ''} ${chunk.error.code ?? ''}`;
-      const cls = /rate_limit/.test(t) ? 'rate_limited' : /overload/.test(t) ? 'overloaded' : 'server_error';
-      return { kind: 'error', failure: { class: cls, status: null, message: `upstream stream error (${t.trim() || 'unknown'})`, retryAfterMs: null } };
-    }
+    // Classified like an error status's body: quota, context length, a request-level error...
+    if (chunk.error) return { kind: 'error', failure: classifyOpenAIStreamError(chunk.error) };
     const out = dataLines(data) + '\n\n';
     if (chunk.usage) this.reported = openAIUsage(chunk.usage) ?? this.reported;
     this.contentChars += outputChars(data);
     const choice = chunk.choices?.[0];
     const d = choice?.delta;
+    if (choice?.finish_reason) this.finish = choice.finish_reason;
     const isContent = !!(d && (d.content || d.tool_calls || d.refusal || d.function_call || d.reasoning_content || d.reasoning)) || (choice?.finish_reason != null) || (!!chunk.usage && !choice);
     if (isContent) this.flowing = true;
     return { kind: isContent ? 'content' : 'lifecycle', out };
@@ -63,6 +68,10 @@ class OpenAIChatRelay implements StreamTranslator {
 
   end() {
     return { out: '', complete: this.done };
+  }
+
+  contentFiltered(): boolean {
+    return this.finish === 'content_filter' || (this.tail !== null && FILTERED_FINISH.test(this.tail));
   }
 
   usage(estimatedInputTokens: number): Usage {

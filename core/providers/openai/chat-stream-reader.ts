@@ -1,6 +1,7 @@
 import type { Failure } from '../../attempts/failure.js';
 import type { Usage } from '../types.js';
 import { openAIUsage } from './usage.js';
+import { classifyOpenAIStreamError } from './classify.js';
 
 /**
  * Reading an upstream chat-completions stream for the translations to other client
@@ -53,6 +54,8 @@ export class ChatStreamReader {
   private reported: Usage | null = null;
   private contentChars = 0;
   done = false;
+  /** The last finish_reason seen. */
+  finishReason: string | null = null;
 
   read(data: string): ChatFrame {
     if (data === '[DONE]') {
@@ -68,15 +71,12 @@ export class ChatStreamReader {
     if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) {
       return { kind: 'error', failure: { class: 'server_error', status: null, message: 'malformed SSE frame from upstream', retryAfterMs: null } };
     }
-    if (chunk.error) {
-      const t = `${chunk.error.type ?? ''} ${chunk.error.code ?? ''}`;
-      const cls = /rate_limit/.test(t) ? 'rate_limited' : /overload/.test(t) ? 'overloaded' : 'server_error';
-      return { kind: 'error', failure: { class: cls, status: null, message: `upstream stream error (${t.trim() || 'unknown'})`, retryAfterMs: null } };
-    }
+    if (chunk.error) return { kind: 'error', failure: classifyOpenAIStreamError(chunk.error) };
     if (chunk.usage) this.reported = openAIUsage(chunk.usage) ?? this.reported;
     this.contentChars += outputChars(data);
     const choice = chunk.choices?.[0];
     const d = choice?.delta;
+    if (choice?.finish_reason) this.finishReason = choice.finish_reason;
     const content = !!(d && (d.content || d.tool_calls || d.refusal || d.function_call || d.reasoning_content || d.reasoning)) || choice?.finish_reason != null;
     return { kind: 'chunk', chunk: chunk as Record<string, unknown>, content };
   }

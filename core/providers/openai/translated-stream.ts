@@ -52,6 +52,10 @@ export class TranslatedChatStream<E extends { type: string }> implements StreamT
     return { out: '', complete: this.reader.done || this.finished };
   }
 
+  contentFiltered(): boolean {
+    return this.reader.finishReason === 'content_filter';
+  }
+
   usage(estimatedInputTokens: number): Usage {
     return this.reader.usage(estimatedInputTokens);
   }
