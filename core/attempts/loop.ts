@@ -67,7 +67,11 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
         // retry: the pair already spent two attempts), so a request-level 4xx still stops here.
         let stop: Failure | null = null;
         for (const x of tried) {
-          const f = (x.res as Extract<AttemptResult, { ok: false }>).failure;
+          const r = x.res as Extract<AttemptResult, { ok: false }>;
+          const f = r.failure;
+          // Cut by the request's own abort (client gone, deadline): no verdict on the target,
+          // so plugins are not told, as for an unhedged attempt.
+          if (r.aborted) continue;
           const action = await hooks.runOnError(ctx, x.record, f, defaultAction(f, route, queue.length, 0));
           if (action === 'fail') stop = f;
           if (f.class === 'context_length') dropSmallerWindows(queue, x.target);

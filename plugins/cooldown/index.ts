@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Gauge } from 'prom-client';
-import { definePlugin, GatewayError, type Failure, type Outcome, type PluginApi, type RequestContext } from '../../sdk/plugin.js';
+import { definePlugin, GatewayError, type Outcome, type PluginApi, type RequestContext } from '../../sdk/plugin.js';
 import { Breaker, type CooldownConfig } from './breaker.js';
 
 const config = z.strictObject({
@@ -46,15 +46,6 @@ const NOT_ABOUT_TARGET = new Set<string>(['request_invalid', 'context_length', '
 function trialExpiry(ctx: RequestContext, now: number, cfg: CooldownConfig): number {
   const lastReport = ctx.receivedAt + ctx.route.deadlineMs + TRIAL_REPORT_GRACE_MS;
   return cfg.trial_timeout_ms ? Math.min(lastReport, now + cfg.trial_timeout_ms) : lastReport;
-}
-
-/**
- * The request's own abort (client gone, deadline) cut this attempt: not a verdict on the
- * target. The attempt loop does not report such attempts, except both halves of a hedged
- * pair, which it hands to onError once both settled.
- */
-function cutByAbort(ctx: RequestContext, failure: Failure): boolean {
-  return ctx.abort.reason !== null && failure.class === 'timeout' && failure.status === null;
 }
 
 /**
@@ -152,8 +143,8 @@ export default definePlugin<CooldownConfig>({
           headers: { 'retry-after': String(retryAfter), 'x-should-retry': 'false' },
         });
       },
-      onError(ctx, attempt, failure) {
-        if (NOT_ABOUT_TARGET.has(failure.class) || cutByAbort(ctx, failure)) return;
+      onError(_ctx, attempt, failure) {
+        if (NOT_ABOUT_TARGET.has(failure.class)) return;
         breaker.failure(attempt.target, failure.class, failure.retryAfterMs, Date.now());
       },
       postResponse(ctx, outcome) {

@@ -54,9 +54,12 @@ export default definePlugin<HealthConfig>({
         if (failure.class === 'request_invalid' || failure.class === 'context_length' || failure.class === 'content_filter') return;
         tracker.failure(attempt.target);
       },
-      postResponse(_ctx, outcome) {
+      postResponse(ctx, outcome) {
         if (!outcome.served || outcome.clientAborted) return;
-        if (outcome.interrupted) tracker.failure(outcome.served.id);
+        // A stream the request's own deadline cut after content flowed is no fault of the target.
+        if (outcome.interrupted) {
+          if (ctx.abort.reason !== 'deadline') tracker.failure(outcome.served.id);
+        }
         else tracker.success(outcome.served.id, outcome.ttftMs ?? outcome.latencyMs);
       },
     };
