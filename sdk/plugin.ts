@@ -24,7 +24,7 @@ import type { StateStore } from '../core/state/store.js';
 import type { Route } from '../core/routing/table.js';
 
 export type { AttemptRecord, Outcome, Plan, RequestContext, RouteMode } from '../core/pipeline/context.js';
-export type { Failure } from '../core/attempts/failure.js';
+export { isRequestLevel, type Failure } from '../core/attempts/failure.js';
 export type { Route, Target } from '../core/routing/table.js';
 export type { StateStore } from '../core/state/store.js';
 export type { OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';

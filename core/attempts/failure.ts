@@ -21,6 +21,8 @@ export interface Failure {
 
 /** Classes that are about the request itself: returned to the client as the upstream sent them. */
 export const PASSTHROUGH_CLASSES: ReadonlySet<FailureClass> = new Set(['request_invalid', 'content_filter', 'context_length']);
+/** The same classes as plugins see them: a failure of the request, which says nothing about the target's health. */
+export const isRequestLevel = (cls: FailureClass): boolean => PASSTHROUGH_CLASSES.has(cls);
 
 /** Map a transport error (undici / Node socket) to a failure class. */
 export function classifyTransportError(err: unknown): Failure {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Gauge } from 'prom-client';
-import { definePlugin, GatewayError, type Outcome, type PluginApi, type RequestContext } from '../../sdk/plugin.js';
+import { definePlugin, GatewayError, isRequestLevel, type Outcome, type PluginApi, type RequestContext } from '../../sdk/plugin.js';
 import { Breaker, type CooldownConfig } from './breaker.js';
 
 const config = z.strictObject({
@@ -33,9 +33,6 @@ interface Claim {
   id: string;
   owner: string;
 }
-
-/** Classes about the request, not the target: no verdict on its health. */
-const NOT_ABOUT_TARGET = new Set<string>(['request_invalid', 'context_length', 'content_filter']);
 
 /**
  * When a trial that has not reported back is presumed lost. A request cannot outlive its
@@ -144,7 +141,7 @@ export default definePlugin<CooldownConfig>({
         });
       },
       onError(_ctx, attempt, failure) {
-        if (NOT_ABOUT_TARGET.has(failure.class)) return;
+        if (isRequestLevel(failure.class)) return;
         breaker.failure(attempt.target, failure.class, failure.retryAfterMs, Date.now());
       },
       postResponse(ctx, outcome) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Gauge } from 'prom-client';
-import { definePlugin, type PluginApi, type Target } from '../../sdk/plugin.js';
+import { definePlugin, isRequestLevel, type PluginApi, type Target } from '../../sdk/plugin.js';
 import type { Candidate } from '../../sdk/types.js';
 import { HealthTracker } from './tracker.js';
 import { startProbes } from './probes.js';
@@ -51,7 +51,7 @@ export default definePlugin<HealthConfig>({
       },
       onError(_ctx, attempt, failure) {
         // Request-level problems say nothing about the target's health.
-        if (failure.class === 'request_invalid' || failure.class === 'context_length' || failure.class === 'content_filter') return;
+        if (isRequestLevel(failure.class)) return;
         tracker.failure(attempt.target);
       },
       postResponse(ctx, outcome) {

@@ -39,6 +39,19 @@ export function routeOver(urls: string[], route: Record<string, unknown> = {}, m
 }
 
 /** A chat stream through the official OpenAI client: its text, last finish_reason and the HTTP response. */
+/** A chat stream read until it ends or fails: its text, and the error that ended it (null when it finished). */
+export async function chatStreamUntilEnd(baseURL: string): Promise<{ text: string; error: unknown }> {
+  const client = new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0 });
+  const s = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true });
+  let text = '';
+  try {
+    for await (const c of s) text += c.choices[0]?.delta?.content ?? '';
+    return { text, error: null };
+  } catch (error) {
+    return { text, error };
+  }
+}
+
 export async function collectChatStream(baseURL: string, body: Partial<OpenAI.Chat.ChatCompletionCreateParamsStreaming> = {}) {
   const client = new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0 });
   const { data: s, response } = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body }).withResponse();

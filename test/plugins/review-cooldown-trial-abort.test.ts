@@ -1,7 +1,7 @@
 import t from 'tap';
 import OpenAI from 'openai';
 import { startFakeUpstream, ok, fail, hang, stream, type Behaviour, type FakeUpstream } from '../helpers/fake-upstream.js';
-import { startGateway, routeOver } from '../helpers/gateway.js';
+import { startGateway, routeOver, chatStreamUntilEnd } from '../helpers/gateway.js';
 import type { PluginDefinition } from '../../sdk/plugin.js';
 
 /**
@@ -188,20 +188,11 @@ t.test('a stream cut by the request deadline after content flowed is no failure 
   a.queue(tooMany, stream(['Hel', 'lo'], { stallAfter: 1 }));
   const gw = await startGateway(routeOver([a.url, b.url], { retries: 0, deadline_ms: 400 }));
   t.teardown(async () => { await gw.close(); await a.close(); await b.close(); });
-  const { client, ask } = clientOf(gw.baseURL);
+  const { ask } = clientOf(gw.baseURL);
   await coolFirstTarget(t, ask, 'from b');
 
   // The trial streams content, then the gateway's own deadline ends the stream.
-  const s = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true });
-  let text = '';
-  const end = await (async () => {
-    try {
-      for await (const c of s) text += c.choices[0]?.delta?.content ?? '';
-      return null;
-    } catch (e) {
-      return e;
-    }
-  })();
+  const { text, error: end } = await chatStreamUntilEnd(gw.baseURL);
   t.equal(text, 'Hel', 'content flowed from a');
   t.ok(end, 'the stream ended with the deadline error event');
   await settled(a, 1);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import OpenAI from 'openai';
 import { startFakeUpstream, hang, stream, type FakeUpstream } from '../helpers/fake-upstream.js';
-import { startGateway, routeOver } from '../helpers/gateway.js';
+import { startGateway, routeOver, chatStreamUntilEnd } from '../helpers/gateway.js';
 import type { PluginDefinition } from '../../sdk/plugin.js';
 
 /**
@@ -49,17 +49,7 @@ t.test('a stream the route deadline cut after content flowed does not score its 
   const a = await startFakeUpstream(stream(['Hel', 'lo'], { stallAfter: 1 }));
   const gw = await startGateway({ ...routeOver([a.url], { retries: 0, deadline_ms: 400 }), admin: { token: ADMIN } });
   t.teardown(async () => { await gw.close(); await a.close(); });
-  const client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 });
-  const s = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true });
-  let text = '';
-  const end = await (async () => {
-    try {
-      for await (const c of s) text += c.choices[0]?.delta?.content ?? '';
-      return null;
-    } catch (e) {
-      return e;
-    }
-  })();
+  const { text, error: end } = await chatStreamUntilEnd(gw.baseURL);
   t.equal(text, 'Hel', 'content flowed');
   t.ok(end, 'the stream ended with the deadline error event');
   await settled(a, 0);
