@@ -104,16 +104,8 @@ t.test('a whole 200 chat completion answering a stream request is replayed as a 
   const a = await startFakeUpstream(ok('whole answer'));
   t.teardown(() => a.close());
   const gw = await gateway(t, routeOver([a.url]));
+  const { text, finish, usage, response } = await collectChatStream(gw.baseURL, { stream_options: { include_usage: true } });
   const client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'unused', maxRetries: 0 });
-  const { data: s, response } = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } }).withResponse();
-  let text = '';
-  let finish: string | null = null;
-  let usage: unknown = null;
-  for await (const c of s) {
-    text += c.choices[0]?.delta?.content ?? '';
-    finish = c.choices[0]?.finish_reason ?? finish;
-    usage = c.usage ?? usage;
-  }
   t.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
   t.equal(text, 'whole answer');
   t.equal(finish, 'stop');

@@ -57,9 +57,11 @@ export async function collectChatStream(baseURL: string, body: Partial<OpenAI.Ch
   const { data: s, response } = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body }).withResponse();
   let text = '';
   let finish: string | null = null;
+  let usage: OpenAI.CompletionUsage | null = null;
   for await (const c of s) {
     text += c.choices[0]?.delta?.content ?? '';
     finish = c.choices[0]?.finish_reason ?? finish;
+    usage = c.usage ?? usage;
   }
-  return { text, finish, response };
+  return { text, finish, usage, response };
 }
