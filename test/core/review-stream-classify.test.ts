@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, stream, raw, ok, chunk, chatCompletion, type Behaviour } from '../helpers/fake-upstream.js';
@@ -30,7 +30,7 @@ async function attemptsOf(gw: TestGateway, id: string | null): Promise<{ target:
   return body.data[0]?.attempts ?? [];
 }
 
-async function gateway(t: Tap.Test, config: Record<string, unknown>): Promise<TestGateway> {
+async function gateway(t: Test, config: Record<string, unknown>): Promise<TestGateway> {
   const gw = await startGateway({ ...config, admin: { token: ADMIN } }, { dataDir: ':memory:' });
   t.teardown(() => gw.close());
   return gw;
@@ -122,7 +122,7 @@ t.test('a whole 200 chat completion answering a stream request is replayed as a 
   // The Responses entry over the same upstream: a Responses event stream, completed.
   const resp = await client.responses.create({ model: 'm', input: 'hi', stream: true });
   let out = '';
-  let status: string | null = null;
+  let status: string | null | undefined = null;
   for await (const ev of resp) {
     if (ev.type === 'response.output_text.delta') out += ev.delta;
     if (ev.type === 'response.completed') status = ev.response.status;

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import Anthropic from '@anthropic-ai/sdk';
 import { startFakeUpstream, stream, chunk, chatCompletion, type Behaviour } from '../helpers/fake-upstream.js';
 import { startFakeAnthropic, anthropicOk, sse } from '../helpers/fake-anthropic.js';
@@ -40,7 +40,7 @@ const anthropicRefusal = (pieces: string[] = []): Behaviour => (seen, res) => {
 
 const ask = { model: 'm', max_tokens: 100, messages: [{ role: 'user' as const, content: 'hi' }] };
 
-async function gateway(t: Tap.Test, config: Record<string, unknown>): Promise<TestGateway> {
+async function gateway(t: Test, config: Record<string, unknown>): Promise<TestGateway> {
   const gw = await startGateway({ ...config, admin: { token: ADMIN } }, { dataDir: ':memory:' });
   t.teardown(() => gw.close());
   return gw;

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,7 +87,7 @@ t.test('a GatewayError from another copy of the package (a plugin with its own s
   t.equal(a.seen.length, 0, 'nothing went upstream');
 });
 
-async function tenantStory(t: Tap.Test, pluginSpec: string, baseDir: string) {
+async function tenantStory(t: Test, pluginSpec: string, baseDir: string) {
   const shared = await startFakeUpstream(ok('shared'));
   const dedicated = await startFakeUpstream(ok('dedicated'));
   t.teardown(async () => { await shared.close(); await dedicated.close(); });

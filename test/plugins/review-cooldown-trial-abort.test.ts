@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import OpenAI from 'openai';
 import { startFakeUpstream, ok, fail, hang, stream, type Behaviour, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway, routeOver, chatStreamUntilEnd } from '../helpers/gateway.js';
@@ -33,7 +33,7 @@ function clientOf(baseURL: string) {
 }
 
 /** Cool `a` (first target) with a 429 for 1 s through one request served by `served`, then let the cooldown pass. */
-async function coolFirstTarget(t: Tap.Test, ask: () => Promise<string | null>, served: string): Promise<void> {
+async function coolFirstTarget(t: Test, ask: () => Promise<string | null>, served: string): Promise<void> {
   t.equal(await ask(), served, 'the 429 fell back');
   await sleep(1100);
 }

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ export default definePolicy({
 });
 `;
 
-async function setup(t: Tap.Test, extra: Record<string, unknown> = {}) {
+async function setup(t: Test, extra: Record<string, unknown> = {}) {
   const a = await startFakeUpstream(ok('from a'));
   const b = await startFakeUpstream(ok('from b'));
   const dataDir = mkdtempSync(join(tmpdir(), 'sy-policy-'));

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ routes:
     targets: [{ provider: up, model: ${model} }]
 `;
 
-async function setup(t: Tap.Test) {
+async function setup(t: Test) {
   const up = await startFakeUpstream(ok());
   t.teardown(() => up.close());
   const dir = mkdtempSync(join(tmpdir(), 'sy-review-rollback-'));

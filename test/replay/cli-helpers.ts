@@ -1,4 +1,5 @@
 /** What the replay CLI tests share: the CLI runners, the gateways they run against, --json checks. */
+import type { Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ export type Run = { code?: number; stdout: string; stderr: string };
 export const cliRun = (...args: string[]): Promise<Run> => exec(process.execPath, [CLI, ...args], { env }).then((r) => ({ code: 0, ...r }), (e: Run) => e);
 
 /** A gateway over fake upstreams a and b (priced), with six requests captured on `dataDir`. */
-export async function capturingGateway(t: Tap.Test, dataDir: string) {
+export async function capturingGateway(t: Test, dataDir: string) {
   const ups: FakeUpstream[] = [];
   for (const name of ['a', 'b']) ups.push(await startFakeUpstream(ok(`from ${name}`)));
   const gw = await startGateway({
@@ -37,7 +38,7 @@ export async function capturingGateway(t: Tap.Test, dataDir: string) {
 }
 
 /** A gateway for the publish guard: a good and a throwing policy file, and a traffic maker. */
-export async function publishSetup(t: Tap.Test) {
+export async function publishSetup(t: Test) {
   const dir = mkdtempSync(join(tmpdir(), 'sy-replay-pub-'));
   const dataDir = join(dir, 'data');
   const a = await startFakeUpstream(ok('from a'));
@@ -60,7 +61,7 @@ export async function publishSetup(t: Tap.Test) {
 }
 
 /** The single JSON object a --json command printed, after checking it is exactly that. */
-export function onlyJson(t: Tap.Test, stdout: string): Record<string, unknown> {
+export function onlyJson(t: Test, stdout: string): Record<string, unknown> {
   const lines = stdout.split('\n').filter((l) => l.length > 0);
   t.equal(lines.length, 1, 'one line on stdout');
   const obj = JSON.parse(lines[0]!) as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ function cli(args: string[], env: Record<string, string> = {}, unset: string[] =
 }
 
 /** The one JSON object on stdout, or null (after a failed assertion, so every case reports). */
-function oneObject(t: Tap.Test, what: string, stdout: string): Record<string, unknown> | null {
+function oneObject(t: Test, what: string, stdout: string): Record<string, unknown> | null {
   const lines = stdout.split('\n').filter((l) => l !== '');
   t.equal(lines.length, 1, `${what}: one line on stdout`);
   try {
@@ -42,7 +42,7 @@ function oneObject(t: Tap.Test, what: string, stdout: string): Record<string, un
 }
 
 /** A failed --json run: exit 1, one `{ ok: false, error }` object on stdout, the message on stderr, no secret anywhere. */
-function failed(t: Tap.Test, what: string, r: Run, why: RegExp, error: Record<string, unknown>, o: { stack?: boolean } = {}) {
+function failed(t: Test, what: string, r: Run, why: RegExp, error: Record<string, unknown>, o: { stack?: boolean } = {}) {
   t.equal(r.code, 1, `${what}: exit 1`);
   const obj = oneObject(t, what, r.stdout);
   t.match(obj, { ok: false, error: { message: why, ...error } }, `${what}: the error object`);

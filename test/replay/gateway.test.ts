@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { startGateway } from '../helpers/gateway.js';
 import type { DryRunReport } from '../../policies/replay/index.js';
 import { auth, ADMIN, preferB, randomized, REPORT_KEYS, throwing } from './helpers.js';
 
-async function setup(t: Tap.Test, extra: Record<string, unknown> = {}) {
+async function setup(t: Test, extra: Record<string, unknown> = {}) {
   const ups: FakeUpstream[] = [];
   for (const name of ['a', 'b', 'c']) ups.push(await startFakeUpstream(ok(`from ${name}`)));
   const dataDir = mkdtempSync(join(tmpdir(), 'sy-replay-'));

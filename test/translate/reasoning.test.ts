@@ -14,6 +14,14 @@ import { routeOverKinds } from '../helpers/mixed-route.js';
 
 const openai = (baseURL: string) => new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0 });
 const anthropic = (url: string) => new Anthropic({ baseURL: url, apiKey: 'unused', maxRetries: 0 });
+
+/**
+ * @anthropic-ai/sdk 1.x no longer types temperature/top_p on messages.create, but clients still
+ * send them; this lets a test send them (fully type-checked otherwise) to see what the gateway forwards.
+ */
+type WithSampling = Anthropic.MessageCreateParamsNonStreaming & { temperature?: number; top_p?: number };
+const withSampling = (p: WithSampling): Anthropic.MessageCreateParamsNonStreaming => p;
+
 const hi = [{ role: 'user' as const, content: 'think about it' }];
 
 /** A Claude answer with thinking, a redacted block and the text, as JSON or as its event stream. */
@@ -241,7 +249,7 @@ t.test('Anthropic thinking over an OpenAI-compatible upstream becomes reasoning_
     const b = a.seen[a.seen.length - 1].body ?? {};
     return { reasoning_effort: b.reasoning_effort, temperature: b.temperature, top_p: b.top_p };
   };
-  await c.messages.create({ model: 'm', max_tokens: 16000, messages: hi, thinking: { type: 'enabled', budget_tokens: 10000 }, temperature: 1, top_p: 0.95 });
+  await c.messages.create(withSampling({ model: 'm', max_tokens: 16000, messages: hi, thinking: { type: 'enabled', budget_tokens: 10000 }, temperature: 1, top_p: 0.95 }));
   t.same(sent(), { reasoning_effort: 'medium', temperature: undefined, top_p: undefined }, 'OpenAI reasoning models refuse sampling parameters');
   await c.messages.create({ model: 'm', max_tokens: 4000, messages: hi, thinking: { type: 'enabled', budget_tokens: 2000 } });
   t.same(sent(), { reasoning_effort: 'low', temperature: undefined, top_p: undefined });
@@ -251,7 +259,7 @@ t.test('Anthropic thinking over an OpenAI-compatible upstream becomes reasoning_
   t.same(sent(), { reasoning_effort: 'high', temperature: undefined, top_p: undefined });
   await c.messages.create({ model: 'm', max_tokens: 20000, messages: hi, thinking: { type: 'adaptive' } });
   t.same(sent(), { reasoning_effort: undefined, temperature: undefined, top_p: undefined }, 'adaptive alone: the upstream decides');
-  await c.messages.create({ model: 'm', max_tokens: 100, messages: hi, thinking: { type: 'disabled' }, temperature: 0.3 });
+  await c.messages.create(withSampling({ model: 'm', max_tokens: 100, messages: hi, thinking: { type: 'disabled' }, temperature: 0.3 }));
   t.same(sent(), { reasoning_effort: undefined, temperature: 0.3, top_p: undefined });
 });
 
@@ -344,7 +352,7 @@ t.test('failover: gateway-made (unsigned) thinking blocks are left out before a 
     ],
     tools: [{ name: 'f', input_schema: { type: 'object', properties: {} } }],
   });
-  t.same(a.seen[1].body?.messages?.[1], { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'f', input: {} }] });
+  t.same((a.seen[1].body?.messages as unknown[] | undefined)?.[1], { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'f', input: {} }] });
   t.notOk('thinking' in (a.seen[1].body ?? {}));
 
   // Claude's own signed blocks pass untouched, and so does the body when there is nothing to leave out.

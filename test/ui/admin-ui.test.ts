@@ -1,11 +1,14 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { fail, ok, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { openBrowser, waitForText, SCREENSHOTS, type Browser } from './browser.js';
+import { openBrowser, waitForText, SCREENSHOTS, type Browser, type PageDocument, type PageTextArea } from './browser.js';
+
+/** The page's document, for the callbacks that run in Chromium (see PageDocument). */
+declare const document: PageDocument;
 
 /**
  * The admin UI in headless Chromium, as an operator uses it during an incident: sign in, watch
@@ -65,7 +68,7 @@ interface World {
   ask(model: string): Promise<{ status: number; provider: string | null; mode: string | null; id: string | null }>;
 }
 
-async function world(t: Tap.Test): Promise<World> {
+async function world(t: Test): Promise<World> {
   process.env.UI_TEST_OPENAI_KEY = 'sk-ui-test-openai-key';
   process.env.UI_TEST_GROQ_KEY = 'sk-ui-test-groq-key';
   process.env.UI_TEST_ADMIN_TOKEN = ADMIN;
@@ -218,7 +221,7 @@ t.test('an operator handles a provider incident end to end in the browser', asyn
   await waitForText(page.locator('.active-bar'), /switchyard\.yaml/);
   await page.getByRole('tab', { name: 'Edit & publish' }).click();
   const cfg = page.getByLabel(/Config source/);
-  await page.waitForFunction(() => /workhorse/.test((document.getElementById('config-source') as HTMLTextAreaElement | null)?.value ?? ''));
+  await page.waitForFunction(() => /workhorse/.test((document.getElementById('config-source') as PageTextArea | null)?.value ?? ''));
   const src = await cfg.inputValue();
   t.match(src, /\$\{UI_TEST_OPENAI_KEY\}/, 'env references are shown as written');
   await cfg.fill(src.replace(/(model: batch[\s\S]*?timeout_ms: )30000/, '$115000'));

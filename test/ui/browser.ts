@@ -11,6 +11,30 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 /** Where the UI tests save their screenshots (under .tap/, which git ignores). */
 export const SCREENSHOTS = resolve(process.env.SWITCHYARD_UI_SCREENSHOTS ?? join(process.cwd(), '.tap', 'ui-screenshots'));
 
+/**
+ * The browser globals the page.evaluate / waitForFunction callbacks touch (they run in Chromium,
+ * not Node). tsconfig.test.json can't take TypeScript's DOM lib (its WebAssembly types clash with
+ * policies/sandbox/modules.ts), so each UI file declares `document` as a PageDocument.
+ */
+export interface PageElement {
+  readonly id: string;
+  readonly outerHTML: string;
+  readonly textContent: string | null;
+  getAttribute(name: string): string | null;
+}
+export interface PageInput extends PageElement {
+  readonly labels: ArrayLike<unknown> | null;
+}
+export interface PageTextArea extends PageElement {
+  readonly value: string;
+}
+export interface PageDocument {
+  readonly activeElement: PageElement | null;
+  getElementById(id: string): PageElement | null;
+  querySelectorAll<E extends PageElement = PageElement>(selectors: string): Iterable<E>;
+}
+declare const document: PageDocument;
+
 export interface Browser {
   context: BrowserContext;
   page: Page;
@@ -50,7 +74,7 @@ export async function openBrowser(): Promise<Browser> {
       // Every page we look at: each form control has a label, each button a name.
       const unnamed = await page.evaluate(() => {
         const out: string[] = [];
-        for (const el of document.querySelectorAll<HTMLInputElement>('input, select, textarea')) {
+        for (const el of document.querySelectorAll<PageInput>('input, select, textarea')) {
           if (!el.labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) out.push(el.outerHTML.slice(0, 120));
         }
         for (const el of document.querySelectorAll('button, a[href]')) {
