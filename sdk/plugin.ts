@@ -7,6 +7,19 @@
  * - selectProvider(ctx, plan): gets the current Plan (ordered candidates) and may return a new
  *   one (filter, reorder, annotate candidates) or nothing to keep it. Only candidates it was
  *   given may appear. Hooks run in plugin order; the active policy (if any) runs last.
+ * - beforeAttempt(ctx, target): just before each attempt on a target — the first try, a retry of
+ *   the same target, a fallback, and each half of a hedged pair — once the target's own
+ *   `rate_limit` admitted it. `target` is the route's Target (the object `outcome.served` is;
+ *   `target.id` is the candidate id and onError's `attempt.target`, `target.provider.id` the
+ *   provider's config id, `target.model` the upstream model). Return nothing to go ahead, or
+ *   `{ skip: reason }` to skip the target like one whose rate limit is exhausted: no attempt is
+ *   spent, onError is not called, the loop moves to the next target, and later beforeAttempt
+ *   hooks do not run. A request that ends with nothing tried gets 503 SY_ERR_UPSTREAM_EXHAUSTED
+ *   (Retry-After, `x-should-retry: false`) naming the plugin and the reason; after a real
+ *   upstream failure, that failure stays the answer. The place to take something only for the
+ *   target really tried (a trial, a concurrency slot); give it back in postResponse (it always
+ *   runs), since a later plugin's beforeAttempt may still skip the target. Keep it synchronous
+ *   when you can: it runs per attempt, and only a returned promise is awaited.
  * - onError(ctx, attempt, failure, action): after a failed attempt, with the action the core
  *   proposes ('retry' | 'fallback' | 'fail'); may return another. The last answer stands.
  * - postResponse(ctx, outcome): after the response is sent, never on the client's path.
@@ -19,7 +32,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ZodType } from 'zod';
-import type { OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
+import type { BeforeAttemptHook, OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
 import type { StateStore } from '../core/state/store.js';
 import type { Route } from '../core/routing/table.js';
 
@@ -27,12 +40,13 @@ export type { AttemptRecord, Outcome, Plan, RequestContext, RouteMode } from '..
 export { isRequestLevel, type Failure } from '../core/attempts/failure.js';
 export type { Route, Target } from '../core/routing/table.js';
 export type { StateStore } from '../core/state/store.js';
-export type { OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
+export type { BeforeAttemptHook, OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
 export { GatewayError, type ErrorCode } from '../core/errors.js';
 
 export interface PluginHooks {
   preRoute?: PreRouteHook;
   selectProvider?: SelectProviderHook;
+  beforeAttempt?: BeforeAttemptHook;
   onError?: OnErrorHook;
   postResponse?: PostResponseHook;
 }

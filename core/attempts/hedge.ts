@@ -41,8 +41,15 @@ export async function hedgedPair(ctx: RequestContext, first: Target, second: Tar
   const early = await Promise.race([pFirst, hedgeDue]);
   clearTimeout(timer);
   if (early !== 'hedge') return [early];
-  // The hedge is a real attempt: it passes the target's own limits, or is not made.
-  if (!(await admit(second))) return [await pFirst];
+  // The hedge is a real attempt: it passes the target's own limits and the plugins' beforeAttempt, or is not made.
+  const admitted = await admit(second).catch(async (err: unknown) => {
+    // A critical plugin failed the request (or it was abandoned): the first half must not run on unwatched.
+    cancelFirst.abort();
+    const f = await pFirst;
+    if (f.res.ok && f.res.kind === 'stream') f.res.stream.close();
+    throw err;
+  });
+  if (!admitted) return [await pFirst];
 
   const pSecond = tryTarget(ctx, second, exchangeOf(second), stream, cancelSecond.signal);
   const settled: Tried[] = [];

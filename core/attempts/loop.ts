@@ -38,9 +38,8 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
   const exchangeOf = (t: Target) => t.provider.adapter.exchange(entry)!;
 
   while (current && ctx.attempts.length < plan.maxAttempts) {
-    // Provider-facing limits (target rate_limit): an exhausted target is skipped, not tried.
-    const gate = gateTarget(ctx, current);
-    const skipped = gate && (await gate);
+    const skip = skipOf(ctx, hooks, current);
+    const skipped = skip instanceof Promise ? await skip : skip;
     if (skipped) {
       lastFailure ??= skipped;
       current = queue.shift();
@@ -51,8 +50,8 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
     if (plan.hedgeAfterMs != null && ctx.attempts.length === 0 && queue.length > 0 && plan.maxAttempts > 1) {
       const next = queue.shift()!;
       const admit = async (t: Target) => {
-        const g = gateTarget(ctx, t);
-        return !(g && (await g));
+        const skip = skipOf(ctx, hooks, t);
+        return !(skip instanceof Promise ? await skip : skip);
       };
       const tried = await hedgedPair(ctx, current, next, exchangeOf, stream, plan.hedgeAfterMs, admit);
       for (const x of tried) {
@@ -114,6 +113,17 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
   const refusal = lastFailure?.refusal;
   if (refusal && !ctx.abort.reason) return { served: null, result: { ok: true, kind: 'stream', stream: refusal.stream, ttfbMs: refusal.ttfbMs }, lastFailure, aborted: null };
   return { served: null, result: null, lastFailure, aborted: ctx.abort.reason };
+}
+
+/**
+ * Why `t` is not tried now, or null to go ahead: its provider-facing limit (target rate_limit)
+ * is exhausted, or a plugin's beforeAttempt skipped it. The limit is charged first, so a
+ * beforeAttempt that takes something (a cooldown trial) only does so for a real attempt.
+ * No promise unless the gate or a hook needs one.
+ */
+function skipOf(ctx: RequestContext, hooks: Hooks, t: Target): Failure | null | Promise<Failure | null> {
+  const gate = gateTarget(ctx, t);
+  return gate ? gate.then((f) => f ?? hooks.runBeforeAttempt(ctx, t)) : hooks.runBeforeAttempt(ctx, t);
 }
 
 /** After a context_length failure on `failed`, only a target with a larger window can help. */

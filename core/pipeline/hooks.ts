@@ -1,6 +1,7 @@
 import type { Candidate, ErrorAction } from '../../sdk/types.js';
 import { GatewayError } from '../errors.js';
 import type { Failure } from '../attempts/failure.js';
+import type { Target } from '../routing/table.js';
 import type { AttemptRecord, Outcome, Plan, RequestContext } from './context.js';
 
 /**
@@ -10,6 +11,10 @@ import type { AttemptRecord, Outcome, Plan, RequestContext } from './context.js'
  * - preRoute(ctx): may tag ctx, rewrite ctx.body, or reject by throwing a GatewayError.
  * - selectProvider(ctx, plan): may return a new Plan (filter, reorder, annotate candidates)
  *   or nothing to keep the plan it was given. The last hook's plan is the Decision.
+ * - beforeAttempt(ctx, target): just before each attempt on a target (first try, retry,
+ *   fallback, either half of a hedged pair), after the target's own rate limit admitted it.
+ *   Nothing: go ahead; `{ skip: reason }`: skip the target as an exhausted rate limit is
+ *   skipped (no attempt spent, next target; the first skip wins, later hooks do not run).
  * - onError(ctx, attempt, failure, action): may return another action ('retry' | 'fallback' | 'fail');
  *   the last returned action stands. Also the place to record failures (cooldown, health).
  * - postResponse(ctx, outcome): runs after the response is sent, off the client's path.
@@ -18,24 +23,27 @@ import type { AttemptRecord, Outcome, Plan, RequestContext } from './context.js'
  * deliberate rejection) is logged and counted and the request goes on — unless its plugin
  * is `critical`, in which case the request fails with SY_ERR_PLUGIN.
  *
- * A hook that never settles must not hold the request past its deadline: an awaited hook
- * of preRoute/selectProvider/onError is abandoned when the request aborts (deadline: 504
- * SY_ERR_DEADLINE; client gone), logged and counted. A postResponse hook is waited for at
- * most POST_RESPONSE_WAIT_MS, so the hooks after it (cost, telemetry) and budget settlement
- * still run; the slow hook itself keeps running.
+ * A hook that never settles must not hold the request past its deadline: an awaited hook of
+ * preRoute/selectProvider/beforeAttempt/onError is abandoned when the request aborts
+ * (deadline: 504 SY_ERR_DEADLINE; client gone), logged and counted. A postResponse hook is
+ * waited for at most POST_RESPONSE_WAIT_MS, so the hooks after it (cost, telemetry) and budget
+ * settlement still run; the slow hook itself keeps running.
  */
-export const PHASES = ['preRoute', 'selectProvider', 'onError', 'postResponse'] as const;
+export const PHASES = ['preRoute', 'selectProvider', 'beforeAttempt', 'onError', 'postResponse'] as const;
 export type Phase = (typeof PHASES)[number];
 
 type Awaitable<T> = T | Promise<T>;
 export type PreRouteHook = (ctx: RequestContext) => Awaitable<void>;
 export type SelectProviderHook = (ctx: RequestContext, plan: Plan) => Awaitable<Plan | void | undefined>;
+/** `target` is the route's Target, the object `outcome.served` is: `id` is `attempt.target` in onError. */
+export type BeforeAttemptHook = (ctx: RequestContext, target: Target) => Awaitable<{ skip: string } | void | undefined>;
 export type OnErrorHook = (ctx: RequestContext, attempt: AttemptRecord, failure: Failure, action: ErrorAction) => Awaitable<ErrorAction | { action: ErrorAction } | void | undefined>;
 export type PostResponseHook = (ctx: RequestContext, outcome: Outcome) => Awaitable<void>;
 
 interface HookFns {
   preRoute: PreRouteHook;
   selectProvider: SelectProviderHook;
+  beforeAttempt: BeforeAttemptHook;
   onError: OnErrorHook;
   postResponse: PostResponseHook;
 }
@@ -57,6 +65,7 @@ class Abandoned extends GatewayError {}
 export class Hooks {
   readonly preRoute: Registered<PreRouteHook>[] = [];
   readonly selectProvider: Registered<SelectProviderHook>[] = [];
+  readonly beforeAttempt: Registered<BeforeAttemptHook>[] = [];
   readonly onError: Registered<OnErrorHook>[] = [];
   readonly postResponse: Registered<PostResponseHook>[] = [];
 
@@ -97,6 +106,43 @@ export class Hooks {
       }
     }
     return plan;
+  }
+
+  /**
+   * Null to try `target` now, or the Failure a skip records (as a gate skip's). Synchronous, and
+   * makes no promise, until a hook returns one: the common path is a walk of sync hooks.
+   */
+  runBeforeAttempt(ctx: RequestContext, target: Target): Failure | null | Promise<Failure | null> {
+    const hs = this.beforeAttempt;
+    for (let i = 0; i < hs.length; i++) {
+      const h = hs[i]!;
+      try {
+        const r = h.fn(ctx, target);
+        if (isThenable(r)) return this.beforeAttemptAsync(ctx, target, i, r);
+        if (typeof r?.skip === 'string') return skipped(target, h.plugin, r.skip);
+      } catch (err) {
+        this.fault(h, 'beforeAttempt', err);
+      }
+    }
+    return null;
+  }
+
+  /** The rest of runBeforeAttempt from hook `i`, whose result `pending` is a promise. */
+  private async beforeAttemptAsync(ctx: RequestContext, target: Target, i: number, pending: Promise<{ skip: string } | void | undefined> | null): Promise<Failure | null> {
+    const hs = this.beforeAttempt;
+    for (; i < hs.length; i++) {
+      const h = hs[i]!;
+      try {
+        let r = pending ?? h.fn(ctx, target);
+        pending = null;
+        if (isThenable(r)) r = await this.untilAbort(r, ctx, h, 'beforeAttempt');
+        if (typeof r?.skip === 'string') return skipped(target, h.plugin, r.skip);
+      } catch (err) {
+        if (err instanceof Abandoned) throw err;
+        this.fault(h, 'beforeAttempt', err);
+      }
+    }
+    return null;
   }
 
   async runOnError(ctx: RequestContext, attempt: AttemptRecord, failure: Failure, action: ErrorAction): Promise<ErrorAction> {
@@ -163,6 +209,14 @@ export class Hooks {
 /** Most hooks are synchronous: awaiting only real promises saves a microtask per hook per request. */
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * What a beforeAttempt skip records. 'overloaded' (target unavailable for now): a request that
+ * tried nothing gets 503 SY_ERR_UPSTREAM_EXHAUSTED with Retry-After, naming plugin and reason.
+ */
+function skipped(target: Target, plugin: string, reason: string): Failure {
+  return { class: 'overloaded', status: null, message: `target ${target.id} skipped by plugin ${plugin}: ${reason}`, retryAfterMs: null };
 }
 
 /** A hook's plan must only hold candidates it was offered (no invented targets). */

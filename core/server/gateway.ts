@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
-import { Hooks } from '../pipeline/hooks.js';
+import { Hooks, PHASES } from '../pipeline/hooks.js';
 import type { PipelineState } from '../pipeline/handle.js';
 import { createPool } from '../providers/pool.js';
 import { adapterFor } from '../providers/registry.js';
@@ -186,7 +186,7 @@ export class Gateway {
         // The operator must learn which plugin refused to start, not only its message.
         throw new PluginLoadError(def.name, `failed to start: ${err instanceof Error ? err.message : String(err)}`);
       }
-      for (const phase of ['preRoute', 'selectProvider', 'onError', 'postResponse'] as const) {
+      for (const phase of PHASES) {
         const fn = hooks[phase];
         if (fn) this.hooks.add(phase, fn as never, def.name, def.critical ?? false);
       }

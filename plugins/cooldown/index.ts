@@ -45,12 +45,9 @@ function trialExpiry(ctx: RequestContext, now: number, cfg: CooldownConfig): num
   return cfg.trial_timeout_ms ? Math.min(lastReport, now + cfg.trial_timeout_ms) : lastReport;
 }
 
-/**
- * Has the request holding a trial of `id` stopped needing it? Once one of its attempts on
- * another target succeeded, the attempt loop is done and will never try `id`.
- */
-function doneWith(holder: RequestContext, id: string): boolean {
-  return holder.attempts.some((a) => a.errorClass === null && a.target !== id);
+/** The plan kept `id` knowing it cools (when_all_cooling: try_least_bad): tried without a trial. */
+function plannedCooling(ctx: RequestContext, id: string): boolean {
+  return ctx.plan?.candidates.some((c) => c.id === id && c.coolingDown) ?? false;
 }
 
 /** Wall-clock start of the attempt that served (attempt times are performance.now() based). */
@@ -72,21 +69,6 @@ export default definePlugin<CooldownConfig>({
   config,
   hooks(api: PluginApi<CooldownConfig>) {
     const breaker = new Breaker(api.store, api.config);
-    /**
-     * Trials held by requests of this process, by target: lets a request take over a trial
-     * whose holder was served by another target and is still streaming (its postResponse,
-     * which hands the trial back, comes only when the stream ends). Entries leave in the
-     * holder's postResponse.
-     */
-    const holders = new Map<string, { owner: string; ctx: RequestContext }>();
-    /** Take over the trial of `id` if its holder here no longer needs it. */
-    const takeOver = (id: string): boolean => {
-      const h = holders.get(id);
-      if (!h || !breaker.holds(id, h.owner) || !doneWith(h.ctx, id)) return false;
-      breaker.releaseTrial(id, h.owner);
-      holders.delete(id);
-      return true;
-    };
     api.describeTargets((id) => {
       const c = breaker.circuit(id);
       const now = Date.now();
@@ -110,24 +92,11 @@ export default definePlugin<CooldownConfig>({
       },
     });
     return {
+      // Only filters: the trial is claimed in beforeAttempt, for the target actually tried.
       selectProvider(ctx, plan) {
         const now = Date.now();
-        let anyCooling = false;
-        let claims: Claim[] | null = null;
-        let expiresAt = 0;
-        for (const c of plan.candidates) {
-          if (breaker.cooling(c.id, now) && !takeOver(c.id)) {
-            anyCooling = true;
-            continue;
-          }
-          const owner = breaker.claimTrial(c.id, now, (expiresAt ||= trialExpiry(ctx, now, api.config)));
-          if (!owner) continue;
-          (claims ??= []).push({ id: c.id, owner });
-          holders.set(c.id, { owner, ctx });
-        }
-        if (claims) ctx.state.cooldown = claims;
-        if (!anyCooling) return;
-        const marked = plan.candidates.map((c) => ({ ...c, coolingDown: breaker.cooling(c.id, now) && !claims?.some((x) => x.id === c.id) }));
+        if (!plan.candidates.some((c) => breaker.cooling(c.id, now))) return;
+        const marked = plan.candidates.map((c) => ({ ...c, coolingDown: breaker.cooling(c.id, now) }));
         const ready = marked.filter((c) => !c.coolingDown);
         if (ready.length) return { ...plan, candidates: ready };
         const circuits = marked.map((c) => ({ c, circuit: breaker.circuit(c.id) }));
@@ -140,6 +109,23 @@ export default definePlugin<CooldownConfig>({
           headers: { 'retry-after': String(retryAfter), 'x-should-retry': 'false' },
         });
       },
+      beforeAttempt(ctx, target) {
+        const id = target.id;
+        const state = breaker.circuit(id).state;
+        if (state === 'closed') return;
+        const claims = ctx.state.cooldown as Claim[] | undefined;
+        if (claims?.some((x) => x.id === id && breaker.holds(id, x.owner))) return; // this request's own trial, tried again
+        const now = Date.now();
+        const owner = breaker.claimTrial(id, now, trialExpiry(ctx, now, api.config));
+        if (owner) {
+          if (claims) claims.push({ id, owner });
+          else ctx.state.cooldown = [{ id, owner }];
+          return;
+        }
+        // Still open (it cooled after the plan was made, e.g. by this request's own failure before a
+        // retry, or try_least_bad chose it): tried as planned. Only another request's trial stops it.
+        if (state === 'half_open' && breaker.cooling(id, now) && !plannedCooling(ctx, id)) return { skip: 'its half-open trial is held by another request' };
+      },
       onError(_ctx, attempt, failure) {
         if (isRequestLevel(failure.class)) return;
         breaker.failure(attempt.target, failure.class, failure.retryAfterMs, Date.now());
@@ -148,15 +134,11 @@ export default definePlugin<CooldownConfig>({
         if (outcome.served && !outcome.interrupted) breaker.success(outcome.served.id, Date.now(), servedSince(ctx, outcome));
         // A stream the gateway's own deadline cut after content flowed says nothing against the target.
         else if (outcome.served && outcome.interrupted && ctx.abort.reason !== 'deadline') breaker.failure(outcome.served.id, 'server_error', null, Date.now());
-        // Every trial still held without a verdict goes back: the target was not tried, the try
-        // was cut (client gone, deadline, lost hedge) or failed for the request's own reasons.
+        // Every trial still held without a verdict goes back: the try was cut (client gone,
+        // deadline, lost hedge), failed for the request's own reasons, or a later plugin's
+        // beforeAttempt skipped the target.
         const claims = ctx.state.cooldown as Claim[] | undefined;
-        if (claims) {
-          for (const { id, owner } of claims) {
-            breaker.releaseTrial(id, owner);
-            if (holders.get(id)?.owner === owner) holders.delete(id);
-          }
-        }
+        if (claims) for (const { id, owner } of claims) breaker.releaseTrial(id, owner);
       },
     };
   },

@@ -139,7 +139,7 @@ t.test('a hedged pair the client walked away from is no failure of its targets: 
   t.equal(await ask(), 'from a', 'a is tried again, not cooled for longer');
 });
 
-t.test('a trial claimed by a request that another target is serving (a long stream) is taken over by the next request that needs the target', async (t) => {
+t.test('a trial claimed by a request that another target is serving (a long stream) does not block the next request that needs the target (request 1 never claimed it: trials are claimed in beforeAttempt)', async (t) => {
   const x = await startFakeUpstream(ok('from x'));
   const a = await startFakeUpstream(ok('from a'));
   // Cool a (second in the plan): x fails, a answers 429.
@@ -166,7 +166,7 @@ t.test('a trial claimed by a request that another target is serving (a long stre
   let r2done = false;
   const r2 = ask(ac2.signal).catch((e: unknown) => e).finally(() => (r2done = true));
   await until(() => a.seen.length === 2 || r2done);
-  t.equal(a.seen.length, 2, 'request 2 fell back to a: the trial request 1 held but did not need was taken over');
+  t.equal(a.seen.length, 2, 'request 2 fell back to a: request 1 never tried a, so it held no trial of it');
   if (r2done) t.fail(`request 2 was answered without a: ${String(await r2)}`);
 
   // Request 1 ends while request 2 still holds the trial of a: that must not release it.
