@@ -139,7 +139,7 @@ t.test('a hedged pair the client walked away from is no failure of its targets: 
   t.equal(await ask(), 'from a', 'a is tried again, not cooled for longer');
 });
 
-t.test('a trial claimed by a request that another target is serving (a long stream) does not block the next request that needs the target (request 1 never claimed it: trials are claimed in beforeAttempt)', async (t) => {
+t.test('a half-open target listed by a request that another target is serving (a long stream) is free for the next request that needs it: trials are claimed in beforeAttempt, for the target tried', async (t) => {
   const x = await startFakeUpstream(ok('from x'));
   const a = await startFakeUpstream(ok('from a'));
   // Cool a (second in the plan): x fails, a answers 429.
