@@ -36,6 +36,9 @@ function write(res: ServerResponse, s: string, open: OpenStream): Promise<void> 
   });
 }
 
+/** The client went away before the relay wrote the stream's end. */
+const GONE: RelayEnd = Object.freeze({ complete: false, interrupted: false, clientAborted: true, reason: 'client disconnected' });
+
 /**
  * Pipe a committed upstream stream to the client frame by frame (never buffering the whole
  * stream). A failure after content ends the stream with the protocol's error event and no
@@ -51,7 +54,10 @@ export async function relayStream(res: ServerResponse, open: OpenStream, headers
   const tr = open.translator;
   const end = (complete: boolean, interrupted: boolean, reason: string | null, tail = ''): RelayEnd => {
     open.close(complete);
-    if (!res.destroyed) res.end(tail);
+    // Gone before the end was written (left, or dropped for not reading: see write): the
+    // client did not get it, even when the upstream finished (a held stream ends here whole).
+    if (res.destroyed) return GONE;
+    res.end(tail);
     return { complete, interrupted, clientAborted: false, reason };
   };
   // `sent`: frames of the current batch not written yet, which go out before the error event.
@@ -85,11 +91,11 @@ export async function relayStream(res: ServerResponse, open: OpenStream, headers
     const why = open.abortReason();
     if (why === 'client' || res.destroyed) {
       open.close();
-      return { complete: false, interrupted: false, clientAborted: true, reason: 'client disconnected' };
+      return GONE;
     }
     const code = (err as { code?: string }).code;
     return fail(why === 'deadline' ? 'request deadline reached' : code === 'UND_ERR_BODY_TIMEOUT' ? 'idle timeout' : `upstream connection lost (${code ?? 'error'})`);
   }
   open.close();
-  return { complete: false, interrupted: false, clientAborted: true, reason: 'client disconnected' };
+  return GONE;
 }
