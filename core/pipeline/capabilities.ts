@@ -56,3 +56,26 @@ export function requiredCapabilities(entry: Entry, body: Record<string, unknown>
   }
   return needs;
 }
+
+/**
+ * Fields of a Responses request that point at state the upstream's own Responses API keeps: a
+ * stored response (`previous_response_id`), a conversation, a stored prompt template (`prompt`),
+ * stored items referenced from `input` (`item_reference`, or an item that is only an `id`).
+ * A bridge to chat completions or Messages has nothing to resolve them against: dropped, the
+ * model answers without that history or those instructions, with a 200. Returned as the
+ * request's field names; the static plan keeps only targets whose exchange has `responsesState`.
+ * `store` is not here: storing for later is not needed to answer this request, and the bridged
+ * Response says `store: false`.
+ */
+export function serverStateFields(entry: Entry, body: Record<string, unknown>): string[] {
+  if (entry !== 'openai.responses') return [];
+  const fields: string[] = [];
+  const set = (v: unknown) => v != null && v !== '' && !(isObj(v) && Object.keys(v).length === 0);
+  if (set(body.previous_response_id)) fields.push('previous_response_id');
+  if (set(body.conversation)) fields.push('conversation');
+  if (set(body.prompt)) fields.push('prompt');
+  if (Array.isArray(body.input) && body.input.some((i) => isObj(i) && (i.type === 'item_reference' || (i.type == null && typeof i.id === 'string' && i.role === undefined && i.content === undefined)))) {
+    fields.push('input');
+  }
+  return fields;
+}

@@ -2,7 +2,7 @@ import type { Candidate } from '../../sdk/types.js';
 import { GatewayError } from '../errors.js';
 import type { Route } from '../routing/table.js';
 import type { Entry } from '../providers/types.js';
-import { requiredCapabilities } from './capabilities.js';
+import { requiredCapabilities, serverStateFields } from './capabilities.js';
 import type { Plan } from './context.js';
 
 /** OpenAI chat's `stop`: "up to 4 sequences". */
@@ -20,19 +20,31 @@ const OPENAI_MAX_STOP = 4;
  * out (OpenAI answers 400, a request-level error that would end the request before the capable
  * target is tried). When only OpenAI-compatible targets remain they are kept: many of those
  * servers (vLLM, Ollama, DeepSeek) accept more, and OpenAI's own 400 names its limit.
+ *
+ * A Responses request that relies on the upstream's stored state (previous_response_id,
+ * conversation, a stored prompt, item references) skips every target whose exchange cannot
+ * resolve it (the bridges to chat completions and Messages): dropping the field would answer 200
+ * without the history. When none remains it is a 400 naming the field, in the OpenAI shape.
  */
 export function staticPlan(route: Route, entry: Entry, body?: Record<string, unknown>): Plan {
   const needs = body ? requiredCapabilities(entry, body) : [];
   // Several choices (chat `n` > 1): an Anthropic upstream answers one completion a request.
   const choices = entry === 'openai.chat' && typeof body?.n === 'number' && body.n > 1;
   const stops = entry === 'anthropic.messages' && Array.isArray(body?.stop_sequences) ? body.stop_sequences.length : 0;
+  const state = body ? serverStateFields(entry, body) : [];
   const candidates: Candidate[] = [];
   const kinds: string[] = [];
   let servable = 0;
+  let lackedCapability = false;
   const missing = new Set<string>();
   for (const t of route.targets) {
-    if (!t.provider.adapter.exchange(entry)) continue;
+    const ex = t.provider.adapter.exchange(entry);
+    if (!ex) continue;
     servable++;
+    if (state.length && !ex.responsesState) {
+      missing.add(`${state.join(', ')} (server-side Responses state; a target bridged to chat completions or Anthropic Messages keeps none: send the whole conversation in input)`);
+      continue;
+    }
     if (choices && t.provider.kind === 'anthropic') {
       missing.add(`n=${String(body!.n)} (an Anthropic target returns one choice)`);
       continue;
@@ -40,6 +52,7 @@ export function staticPlan(route: Route, entry: Entry, body?: Record<string, unk
     const lacks = needs.filter((c) => !t.capabilities.includes(c));
     if (lacks.length) {
       for (const c of lacks) missing.add(c);
+      lackedCapability = true;
       continue;
     }
     candidates.push({
@@ -67,7 +80,8 @@ export function staticPlan(route: Route, entry: Entry, body?: Record<string, unk
   }
   if (candidates.length === 0) {
     const names = [...missing].join(', ');
-    throw new GatewayError('SY_ERR_NO_CAPABLE_TARGET', `no target of model "${route.model}" supports what this request needs: ${names} (targets declare capabilities in the config)`);
+    const hint = lackedCapability ? ' (targets declare capabilities in the config)' : '';
+    throw new GatewayError('SY_ERR_NO_CAPABLE_TARGET', `no target of model "${route.model}" supports what this request needs: ${names}${hint}`, state.length ? { param: state[0] } : {});
   }
   const skipped = servable - candidates.length;
   return { candidates, reason: skipped ? `route order (${skipped} target${skipped === 1 ? '' : 's'} without ${[...missing].join(', ')} skipped)` : 'route order', maxAttempts: route.maxAttempts };

@@ -76,6 +76,13 @@ export interface Exchange {
    * the client protocol's error shape. Absent when both sides speak the same protocol.
    */
   errorBody?(status: number, body: Buffer): Buffer;
+  /**
+   * Resolves the Responses API's server-side state (previous_response_id, conversation, stored
+   * prompts, item references): only an exchange that forwards to a native Responses API can.
+   * Absent on the bridges to chat completions and Messages, which are stateless; the static plan
+   * skips them for a request that relies on that state (core/pipeline/capabilities.ts).
+   */
+  readonly responsesState?: boolean;
 }
 
 /** A provider kind: how to authenticate, classify failures and which entries it can serve. */

@@ -2,7 +2,8 @@
  * OpenAI Responses API client  ⇄  OpenAI Chat Completions upstream.
  *
  * Most OpenAI-compatible servers only speak chat completions; this bridges a stateless
- * subset of the Responses API over them. Request: Responses body → chat body. Response:
+ * subset of the Responses API over them (requests relying on stored state are refused before
+ * translation, see core/pipeline/capabilities.ts serverStateFields). Request: Responses body → chat body. Response:
  * chat completion → Response object. Stream: chat chunks → Responses stream events.
  */
 import {
@@ -53,7 +54,9 @@ export function responsesRequestToChat(body: ResponsesRequest, upstreamModel: st
       if (role === 'assistant') messages.push({ role, content: typeof item.content === 'string' ? item.content : textOf(item.content) });
       else messages.push({ role, content: typeof item.content === 'string' ? item.content : contentParts(item.content) });
     }
-    // reasoning, item_reference and hosted-tool items need server-side state: skipped.
+    // reasoning and hosted-tool items need server-side state: skipped. Requests that need stored
+    // state to be answered (previous_response_id, item_reference...) never get here: the plan
+    // refuses them for bridged targets (core/pipeline/plan.ts).
   }
 
   const out: OpenAIChatRequest = { model: upstreamModel, messages };

@@ -6,8 +6,10 @@ import { TranslatedChatStream, parseChatCompletion } from './translated-stream.j
 
 /**
  * OpenAI Responses entry → chat completions upstream (core/translate/responses-to-chat), for
- * the many OpenAI-compatible servers without a Responses API. Stateless: no
- * previous_response_id, no hosted tools. Error bodies are OpenAI-shaped on both sides.
+ * the many OpenAI-compatible servers without a Responses API. Stateless: no hosted tools, and no
+ * previous_response_id / conversation / stored prompts (no `responsesState`: the plan keeps such
+ * requests off this bridge rather than answer without the history). Error bodies are
+ * OpenAI-shaped on both sides.
  */
 
 const RESPONSE_END = new Set(['response.completed', 'response.incomplete']);
