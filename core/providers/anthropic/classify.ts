@@ -25,7 +25,7 @@ const IMPLIED_STATUS = new Map<string, number>([
   ['request_too_large', 413],
   ['rate_limit_error', 429],
   ['api_error', 500],
-  ['timeout_error', 408],
+  ['timeout_error', 504],
   ['overloaded_error', 529],
 ]);
 
@@ -33,7 +33,8 @@ const IMPLIED_STATUS = new Map<string, number>([
  * The error taxonomy for Anthropic Messages upstreams (status + `error.type`):
  * 529/503 overloaded_error → overloaded; 429 rate_limit_error → rate_limited (retry-after and
  * anthropic-ratelimit-*-reset honoured); billing_error / 402 / "credit balance is too low"
- * (a 400) → quota; 401/403 → account_auth; 400 "prompt is too long" → context_length;
+ * (a 400) → quota; 401/403 → account_auth; 504 timeout_error and 408 → timeout;
+ * 400 "prompt is too long" → context_length;
  * other 4xx → request_invalid; other 5xx → server_error. Messages name status and type
  * only: upstream messages can echo request content.
  */
@@ -54,7 +55,9 @@ export function classifyAnthropic(status: number, headers: Record<string, string
   if (status === 529 || status === 503 || type === 'overloaded_error') return { ...base, class: 'overloaded' };
   if (status === 429 || type === 'rate_limit_error') return { ...base, class: 'rate_limited' };
   if (status === 401 || status === 403 || type === 'authentication_error' || type === 'permission_error') return { ...base, class: 'account_auth', retryAfterMs: null };
-  if (status === 408) return { ...base, class: 'timeout' };
+  // timeout_error comes as a 504 (docs): a timeout, falling back like the stream's error event,
+  // not a server_error retried on the target that just ran out of time.
+  if (status === 408 || type === 'timeout_error') return { ...base, class: 'timeout' };
   if (status >= 500) return { ...base, class: 'server_error' };
   if (TOO_LONG.test(message)) return { ...passthrough, class: 'context_length' };
   return { ...passthrough, class: 'request_invalid' };
