@@ -5,6 +5,7 @@ import { mapMaxTokensField, outputChars } from './chat-stream-reader.js';
 import { jsonWithModel } from '../json-with-model.js';
 import { dataLines } from '../../streaming/sse.js';
 import { classifyOpenAIStreamError } from './classify.js';
+import { REPLAYED_USAGE_EVENT } from './completion-stream.js';
 
 /**
  * OpenAI chat entry → OpenAI-compatible upstream: the body passes through with the model
@@ -34,7 +35,19 @@ class OpenAIChatRelay implements StreamTranslator {
   /** The last frame passed as bytes once flowing: read at the end only, for contentFiltered(). */
   private tail: string | null = null;
 
-  frame(_event: string | undefined, data: string): FrameVerdict {
+  /** `includeUsage`: the client's stream_options.include_usage, which gates a replayed answer's usage chunk. */
+  constructor(private readonly includeUsage: boolean) {}
+
+  frame(event: string | undefined, data: string): FrameVerdict {
+    if (event === REPLAYED_USAGE_EVENT) {
+      // The gateway's replay of a JSON answer: counted always, shown only when asked for.
+      try {
+        this.reported = openAIUsage((JSON.parse(data) as ChatChunk).usage) ?? this.reported;
+      } catch {
+        return MALFORMED;
+      }
+      return this.includeUsage ? { kind: 'content', out: dataLines(data) + '\n\n' } : { kind: 'skip' };
+    }
     if (data === '[DONE]') {
       this.done = true;
       return { kind: 'done', out: DONE };
@@ -92,8 +105,8 @@ export const openAIChatPassthrough: Exchange = {
     if (!json || typeof json !== 'object' || json.error || !Array.isArray(json.choices)) throw new Error('upstream 200 is not a chat completion');
     return { body: raw, usage: openAIUsage(json.usage), contentFiltered: json.choices[0]?.finish_reason === 'content_filter' };
   },
-  stream() {
-    return new OpenAIChatRelay();
+  stream(_target, _publicModel, includeUsage) {
+    return new OpenAIChatRelay(includeUsage);
   },
 };
 

@@ -2,9 +2,17 @@
  * A whole chat completion as the chat.completion.chunk stream that would have carried it: for an
  * upstream that answers a stream request with JSON. Per choice a role chunk, then one chunk with
  * the whole message and its finish_reason (content and finish together, as some servers send the
- * last chunk: the relay then sees the answer's finish at its first content), usage on the last
- * one, then [DONE]. The frames go through the exchange's stream translator like real ones.
+ * last chunk: the relay then sees the answer's finish at its first content), then usage in the
+ * chunk OpenAI sends for `stream_options.include_usage` (no choices), then [DONE]. The frames go
+ * through the exchange's stream translator like real ones.
+ *
+ * The usage chunk is named REPLAYED_USAGE_EVENT: the chat passthrough forwards it only to a client
+ * that asked for include_usage (a real stream carries usage only then) and otherwise just counts
+ * it; the translations to other protocols read it like any chunk, since their streams always end
+ * with usage. The name never reaches a client (chat clients get data lines only).
  */
+
+export const REPLAYED_USAGE_EVENT = 'switchyard.replayed_usage';
 
 interface Message {
   role?: string;
@@ -44,8 +52,8 @@ export function chatCompletionAsStream(raw: Buffer): string | null {
   if (json.system_fingerprint !== undefined) base.system_fingerprint = json.system_fingerprint;
   if (json.service_tier !== undefined) base.service_tier = json.service_tier;
   let out = '';
-  const frame = (choice: Record<string, unknown>, usage?: unknown) => {
-    out += `data: ${JSON.stringify(usage ? { ...base, choices: [choice], usage } : { ...base, choices: [choice] })}\n\n`;
+  const frame = (choice: Record<string, unknown>) => {
+    out += `data: ${JSON.stringify({ ...base, choices: [choice] })}\n\n`;
   };
   const choices = json.choices;
   choices.forEach((c, i) => {
@@ -60,7 +68,8 @@ export function chatCompletionAsStream(raw: Buffer): string | null {
     if (Array.isArray(m.tool_calls) && m.tool_calls.length) delta.tool_calls = m.tool_calls.map((tc, k) => ({ index: k, ...(tc as object) }));
     if (m.function_call != null) delta.function_call = m.function_call;
     const finish = typeof c?.finish_reason === 'string' ? c.finish_reason : 'stop';
-    frame({ index, delta, logprobs: c?.logprobs ?? null, finish_reason: finish }, i === choices.length - 1 ? json.usage : undefined);
+    frame({ index, delta, logprobs: c?.logprobs ?? null, finish_reason: finish });
   });
+  if (json.usage != null) out += `event: ${REPLAYED_USAGE_EVENT}\ndata: ${JSON.stringify({ ...base, choices: [], usage: json.usage })}\n\n`;
   return out + 'data: [DONE]\n\n';
 }
