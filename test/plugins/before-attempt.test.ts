@@ -144,13 +144,18 @@ async function coolSecondTarget(t: Test, x: { queue(...b: Behaviour[]): void }, 
   await sleep(1100);
 }
 
-t.test('cooldown: a request whose plan lists a half-open target it has not reached does not hold its trial', async (t) => {
+/** Upstreams x and a behind one gateway (route [x, a], no retries), a cooled by a 429 and half-open again. */
+async function halfOpenPair(t: Test, route: Record<string, unknown> = {}, xFails = fail(500)) {
   const x = await startFakeUpstream(ok('from x'));
   const a = await startFakeUpstream(ok('from a'));
-  const gw = await startGateway(routeOver([x.url, a.url], { retries: 0 }));
+  const gw = await startGateway(routeOver([x.url, a.url], { retries: 0, ...route }));
   t.teardown(async () => { await gw.close(); await x.close(); await a.close(); });
-  const { ask } = clientOf(gw.baseURL);
-  await coolSecondTarget(t, x, a, gw.baseURL);
+  await coolSecondTarget(t, x, a, gw.baseURL, xFails);
+  return { x, a, gw, ask: clientOf(gw.baseURL).ask };
+}
+
+t.test('cooldown: a request whose plan lists a half-open target it has not reached does not hold its trial', async (t) => {
+  const { x, a, ask } = await halfOpenPair(t);
 
   // Request 1 is still waiting on x; request 2's x fails, so it needs a.
   const slow = latch();
@@ -164,12 +169,7 @@ t.test('cooldown: a request whose plan lists a half-open target it has not reach
 });
 
 t.test('cooldown: a request that reaches a half-open target whose trial another request took skips it', async (t) => {
-  const x = await startFakeUpstream(ok('from x'));
-  const a = await startFakeUpstream(ok('from a'));
-  const gw = await startGateway(routeOver([x.url, a.url], { retries: 0 }));
-  t.teardown(async () => { await gw.close(); await x.close(); await a.close(); });
-  const { ask } = clientOf(gw.baseURL);
-  await coolSecondTarget(t, x, a, gw.baseURL);
+  const { x, a, ask } = await halfOpenPair(t);
 
   // Both requests are planned [x, a] while a's trial is free; each gets a 500 from x when the test says.
   const first = latch();
@@ -190,13 +190,8 @@ t.test('cooldown: a request that reaches a half-open target whose trial another 
 });
 
 t.test('cooldown: when_all_cooling try_least_bad still tries a half-open target whose trial another request holds', async (t) => {
-  const x = await startFakeUpstream(ok('from x'));
-  const a = await startFakeUpstream(ok('from a'));
-  const gw = await startGateway(routeOver([x.url, a.url], { retries: 0, when_all_cooling: 'try_least_bad' }));
-  t.teardown(async () => { await gw.close(); await x.close(); await a.close(); });
-  const { ask } = clientOf(gw.baseURL);
   // x cooled for 30 s, a for 1 s.
-  await coolSecondTarget(t, x, a, gw.baseURL, fail(429, undefined, { 'retry-after': '30' }));
+  const { x, a, ask } = await halfOpenPair(t, { when_all_cooling: 'try_least_bad' }, fail(429, undefined, { 'retry-after': '30' }));
 
   a.queue(hang());
   const ac = new AbortController();
