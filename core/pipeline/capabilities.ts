@@ -57,6 +57,8 @@ export function requiredCapabilities(entry: Entry, body: Record<string, unknown>
   return needs;
 }
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /**
  * Fields of a Responses request that point at state the upstream's own Responses API keeps: a
  * stored response (`previous_response_id`), a conversation, a stored prompt template (`prompt`),
@@ -67,8 +69,9 @@ export function requiredCapabilities(entry: Entry, body: Record<string, unknown>
  * `store` is not here: storing for later is not needed to answer this request, and the bridged
  * Response says `store: false`.
  */
-export function serverStateFields(entry: Entry, body: Record<string, unknown>): string[] {
-  if (entry !== 'openai.responses') return [];
+export function serverStateFields(entry: Entry, body: Record<string, unknown>): readonly string[] {
+  // Every other entry, on every request: nothing to allocate.
+  if (entry !== 'openai.responses') return NONE;
   const fields: string[] = [];
   const set = (v: unknown) => v != null && v !== '' && !(isObj(v) && Object.keys(v).length === 0);
   if (set(body.previous_response_id)) fields.push('previous_response_id');

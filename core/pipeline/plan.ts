@@ -31,7 +31,7 @@ export function staticPlan(route: Route, entry: Entry, body?: Record<string, unk
   // Several choices (chat `n` > 1): an Anthropic upstream answers one completion a request.
   const choices = entry === 'openai.chat' && typeof body?.n === 'number' && body.n > 1;
   const stops = entry === 'anthropic.messages' && Array.isArray(body?.stop_sequences) ? body.stop_sequences.length : 0;
-  const state = body ? serverStateFields(entry, body) : [];
+  const state = body ? serverStateFields(entry, body) : ([] as readonly string[]);
   const candidates: Candidate[] = [];
   const kinds: string[] = [];
   let servable = 0;
