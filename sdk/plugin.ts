@@ -8,20 +8,30 @@
  *   one (filter, reorder, annotate candidates) or nothing to keep it. Only candidates it was
  *   given may appear. Hooks run in plugin order; the active policy (if any) runs last.
  * - beforeAttempt(ctx, target): just before each attempt on a target — the first try, a retry of
- *   the same target, a fallback, and each half of a hedged pair — once the target's own
- *   `rate_limit` admitted it. `target` is the route's Target (the object `outcome.served` is;
- *   `target.id` is the candidate id and onError's `attempt.target`, `target.provider.id` the
- *   provider's config id, `target.model` the upstream model). Return nothing to go ahead, or
- *   `{ skip: reason }` to skip the target like one whose rate limit is exhausted: no attempt is
- *   spent, onError is not called, the loop moves to the next target, and later beforeAttempt
- *   hooks do not run. A request that ends with nothing tried gets 503 SY_ERR_UPSTREAM_EXHAUSTED
- *   (Retry-After, `x-should-retry: false`) naming the plugin and the reason; after a real
- *   upstream failure, that failure stays the answer. The place to take something only for the
- *   target really tried (a trial, a concurrency slot); give it back in postResponse (it always
- *   runs), since a later plugin's beforeAttempt may still skip the target. Keep it synchronous
- *   when you can: it runs per attempt, and only a returned promise is awaited.
+ *   the same target, a fallback, and each half of a hedged pair. `target` is the route's Target
+ *   (the object `outcome.served` is; `target.id` is the candidate id and onError's
+ *   `attempt.target`, `target.provider.id` the provider's config id, `target.model` the upstream
+ *   model). Return nothing to go ahead, or `{ skip: reason }` to skip the target like one whose
+ *   rate limit is exhausted: no attempt is spent, onError is not called, the loop moves to the
+ *   next target, and later beforeAttempt hooks do not run. The target's own `rate_limit` is
+ *   charged only after every hook let it through. A request that ends with nothing tried gets
+ *   503 SY_ERR_UPSTREAM_EXHAUSTED (Retry-After, `x-should-retry: false`) naming the plugin and
+ *   the reason; after a real upstream failure, that failure stays the answer. The place to take
+ *   something only for the target really tried (a trial, a concurrency slot). Keep it
+ *   synchronous when you can: it runs per attempt, and only a returned promise is awaited.
  * - onError(ctx, attempt, failure, action): after a failed attempt, with the action the core
  *   proposes ('retry' | 'fallback' | 'fail'); may return another. The last answer stands.
+ *   Also runs for a hedged attempt that failed on its own before the other half answered
+ *   (its action is not used).
+ * - afterAttempt(ctx, target, result, attempt): once for every target beforeAttempt ran on,
+ *   when the gateway is done with it. `result` is 'answered' (its answer is served; how the
+ *   response ends is postResponse's), 'failed' (after onError), 'cancelled' (cut by the
+ *   request's own abort, or it lost a hedged race: it says nothing about the target) or
+ *   'skipped' (a beforeAttempt hook or the target's rate limit refused it; `attempt` is null).
+ *   Give back here what beforeAttempt took, so a target is not held while the rest of the
+ *   request runs. Not awaited (a rejected promise is logged and counted) and never fails the
+ *   request. If the request fails inside a plugin (SY_ERR_PLUGIN) a call may be missing:
+ *   postResponse always runs, so release anything still held there too.
  * - postResponse(ctx, outcome): after the response is sent, never on the client's path.
  *
  * Hooks of one phase run in registration order (the `plugins:` list, dependencies first).
@@ -32,7 +42,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ZodType } from 'zod';
-import type { BeforeAttemptHook, OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
+import type { AfterAttemptHook, BeforeAttemptHook, OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
 import type { StateStore } from '../core/state/store.js';
 import type { Route } from '../core/routing/table.js';
 
@@ -40,7 +50,7 @@ export type { AttemptRecord, Outcome, Plan, RequestContext, RouteMode } from '..
 export { isRequestLevel, type Failure } from '../core/attempts/failure.js';
 export type { Route, Target } from '../core/routing/table.js';
 export type { StateStore } from '../core/state/store.js';
-export type { BeforeAttemptHook, OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
+export type { AfterAttemptHook, AttemptEnd, BeforeAttemptHook, OnErrorHook, PostResponseHook, PreRouteHook, SelectProviderHook } from '../core/pipeline/hooks.js';
 export { GatewayError, type ErrorCode } from '../core/errors.js';
 
 export interface PluginHooks {
@@ -48,6 +58,7 @@ export interface PluginHooks {
   selectProvider?: SelectProviderHook;
   beforeAttempt?: BeforeAttemptHook;
   onError?: OnErrorHook;
+  afterAttempt?: AfterAttemptHook;
   postResponse?: PostResponseHook;
 }
 

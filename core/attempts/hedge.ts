@@ -7,6 +7,8 @@ export interface Tried {
   target: Target;
   res: AttemptResult;
   record: AttemptRecord;
+  /** It lost a hedged race and was cut by the winner (not a failure of its own). */
+  cancelled?: boolean;
 }
 
 /** One attempt, recorded. */
@@ -63,8 +65,11 @@ export async function hedgedPair(ctx: RequestContext, first: Target, second: Tar
     void pSecond.then(done);
   });
   if (winner) {
+    // Settled before the winner was known: it failed on its own; otherwise the abort cuts it.
+    const failedFirst = settled.length === 2;
     (winner.target === first ? cancelSecond : cancelFirst).abort();
     const loser = await (winner.target === first ? pSecond : pFirst);
+    if (!failedFirst) loser.cancelled = true;
     // Both answered at once: the loser's stream is closed unread.
     if (loser.res.ok && loser.res.kind === 'stream') loser.res.stream.close();
     loser.record.hedged = true;

@@ -5,6 +5,7 @@ import type { Hooks } from '../pipeline/hooks.js';
 import { backoffMs, sleep } from './backoff.js';
 import { defaultAction } from './decide.js';
 import type { Failure } from './failure.js';
+import type { ErrorAction } from '../../sdk/types.js';
 import type { AttemptResult } from './send.js';
 import { hedgedPair, tryTarget, type Tried } from './hedge.js';
 import { gateTarget } from '../access/access.js';
@@ -59,23 +60,26 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
         ctx.attempts.push(x.record);
       }
       if (tried.length === 1) queue.unshift(next); // answered before the hedge was due
-      const won = tried.find((x) => x.res.ok);
-      if (won) return { served: won.target, result: won.res as Extract<AttemptResult, { ok: true }>, lastFailure, aborted: null };
+      const won = tried.length === 2 ? tried.find((x) => x.res.ok) : undefined;
+      if (won) {
+        const lost = tried[0];
+        // A loser that failed before the winner answered failed for real: plugins get its verdict.
+        if (lost.cancelled || lost.res.ok) hooks.runAfterAttempt(ctx, lost.target, 'cancelled', lost.record);
+        else await settleFailed(ctx, hooks, lost, defaultAction((lost.res as Failed).failure, route, queue.length, 0));
+        hooks.runAfterAttempt(ctx, won.target, 'answered', won.record);
+        return { served: won.target, result: won.res as Extract<AttemptResult, { ok: true }>, lastFailure, aborted: null };
+      }
       if (tried.length === 2) {
         // Both hedged attempts failed: each failure gets the verdict an unhedged one would (no
         // retry: the pair already spent two attempts), so a request-level 4xx still stops here.
         let stop: Failure | null = null;
         for (const x of tried) {
-          const r = x.res as Extract<AttemptResult, { ok: false }>;
-          const f = r.failure;
-          // Cut by the request's own abort (client gone, deadline): no verdict on the target,
-          // so plugins are not told, as for an unhedged attempt.
-          if (r.aborted) continue;
-          const action = await hooks.runOnError(ctx, x.record, f, defaultAction(f, route, queue.length, 0));
+          const f = (x.res as Failed).failure;
+          const action = await settleFailed(ctx, hooks, x, defaultAction(f, route, queue.length, 0));
           if (action === 'fail') stop = f;
-          if (f.class === 'context_length') dropSmallerWindows(queue, x.target);
+          if (action && f.class === 'context_length') dropSmallerWindows(queue, x.target);
         }
-        const last = tried[1].res as Extract<AttemptResult, { ok: false }>;
+        const last = tried[1].res as Failed;
         lastFailure = stop ?? last.failure;
         if (last.aborted) return { served: null, result: null, lastFailure, aborted: last.aborted };
         if (stop) break;
@@ -89,14 +93,15 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
       ctx.attempts.push(attempt.record);
     }
     const { res, record } = attempt;
-    if (res.ok) return { served: current, result: res, lastFailure, aborted: null };
+    if (res.ok) {
+      hooks.runAfterAttempt(ctx, current, 'answered', record);
+      return { served: current, result: res, lastFailure, aborted: null };
+    }
 
     lastFailure = res.failure;
     record.message = res.failure.message;
-    if (res.aborted) return { served: null, result: null, lastFailure, aborted: res.aborted };
-
-    let action = defaultAction(res.failure, route, queue.length, retriesLeft);
-    action = await hooks.runOnError(ctx, record, res.failure, action);
+    const action = await settleFailed(ctx, hooks, attempt, defaultAction(res.failure, route, queue.length, retriesLeft));
+    if (!action) return { served: null, result: null, lastFailure, aborted: res.aborted };
     ctx.log.debug({ attempt: record.n, target: current.id, class: res.failure.class, status: res.failure.status, action }, 'attempt failed');
 
     if (action === 'fail') break;
@@ -115,15 +120,51 @@ export async function runAttemptLoop(ctx: RequestContext, entry: Entry, hooks: H
   return { served: null, result: null, lastFailure, aborted: ctx.abort.reason };
 }
 
+type Failed = Extract<AttemptResult, { ok: false }>;
+
 /**
- * Why `t` is not tried now, or null to go ahead: its provider-facing limit (target rate_limit)
- * is exhausted, or a plugin's beforeAttempt skipped it. The limit is charged first, so a
- * beforeAttempt that takes something (a cooldown trial) only does so for a real attempt.
- * No promise unless the gate or a hook needs one.
+ * A failed attempt's verdict: the onError hooks choose the action from `proposed`, then
+ * afterAttempt hears 'failed'. An attempt cut by the request's own abort (client gone,
+ * deadline) has no verdict on the target: plugins hear 'cancelled' and the answer is null.
+ */
+async function settleFailed(ctx: RequestContext, hooks: Hooks, x: Tried, proposed: ErrorAction): Promise<ErrorAction | null> {
+  const r = x.res as Failed;
+  if (r.aborted) {
+    hooks.runAfterAttempt(ctx, x.target, 'cancelled', x.record);
+    return null;
+  }
+  try {
+    return await hooks.runOnError(ctx, x.record, r.failure, proposed);
+  } finally {
+    hooks.runAfterAttempt(ctx, x.target, 'failed', x.record); // even when a critical onError fails the request
+  }
+}
+
+/**
+ * Why `t` is not tried now, or null to go ahead: a plugin's beforeAttempt skipped it, or its
+ * provider-facing limit (target rate_limit) is exhausted. The hooks run first, so a skipped
+ * target spends none of its limit; whatever refuses it, afterAttempt hears 'skipped' so a hook
+ * that took something (a cooldown trial) gives it back. No promise unless a hook or the gate
+ * needs one.
  */
 function skipOf(ctx: RequestContext, hooks: Hooks, t: Target): Failure | null | Promise<Failure | null> {
-  const gate = gateTarget(ctx, t);
-  return gate ? gate.then((f) => f ?? hooks.runBeforeAttempt(ctx, t)) : hooks.runBeforeAttempt(ctx, t);
+  const skip = (f: Failure): Failure => (hooks.runAfterAttempt(ctx, t, 'skipped', null), f);
+  const gate = (f: Failure | null): Failure | null | Promise<Failure | null> => {
+    if (f) return skip(f);
+    const g = gateTarget(ctx, t);
+    return g && g.then((f) => f && skip(f));
+  };
+  const thrown = (err: unknown): never => {
+    hooks.runAfterAttempt(ctx, t, 'skipped', null);
+    throw err;
+  };
+  let f: Failure | null | Promise<Failure | null>;
+  try {
+    f = hooks.runBeforeAttempt(ctx, t);
+  } catch (err) {
+    return thrown(err);
+  }
+  return f instanceof Promise ? f.then(gate, thrown) : gate(f);
 }
 
 /** After a context_length failure on `failed`, only a target with a larger window can help. */

@@ -12,11 +12,18 @@ import type { AttemptRecord, Outcome, Plan, RequestContext } from './context.js'
  * - selectProvider(ctx, plan): may return a new Plan (filter, reorder, annotate candidates)
  *   or nothing to keep the plan it was given. The last hook's plan is the Decision.
  * - beforeAttempt(ctx, target): just before each attempt on a target (first try, retry,
- *   fallback, either half of a hedged pair), after the target's own rate limit admitted it.
- *   Nothing: go ahead; `{ skip: reason }`: skip the target as an exhausted rate limit is
- *   skipped (no attempt spent, next target; the first skip wins, later hooks do not run).
+ *   fallback, either half of a hedged pair). Nothing: go ahead; `{ skip: reason }`: skip the
+ *   target as an exhausted rate limit is skipped (no attempt spent, next target; the first skip
+ *   wins, later hooks do not run). The target's own rate limit is charged after the hooks let
+ *   it through, so a skipped target spends none of it.
  * - onError(ctx, attempt, failure, action): may return another action ('retry' | 'fallback' | 'fail');
  *   the last returned action stands. Also the place to record failures (cooldown, health).
+ * - afterAttempt(ctx, target, result, attempt): once for every target beforeAttempt ran on, when
+ *   the gateway is done with it: 'answered' (its answer is the one served; the response's own
+ *   end is postResponse's), 'failed' (after onError), 'cancelled' (cut by the request's abort,
+ *   or it lost a hedged race: no verdict on the target) or 'skipped' (a beforeAttempt hook or
+ *   the target's rate limit refused it; `attempt` is null). The place to give back what
+ *   beforeAttempt took. Not awaited, and never fails the request, critical or not.
  * - postResponse(ctx, outcome): runs after the response is sent, off the client's path.
  *
  * A hook that throws (other than a GatewayError from preRoute/selectProvider, which is a
@@ -29,7 +36,7 @@ import type { AttemptRecord, Outcome, Plan, RequestContext } from './context.js'
  * waited for at most POST_RESPONSE_WAIT_MS, so the hooks after it (cost, telemetry) and budget
  * settlement still run; the slow hook itself keeps running.
  */
-export const PHASES = ['preRoute', 'selectProvider', 'beforeAttempt', 'onError', 'postResponse'] as const;
+export const PHASES = ['preRoute', 'selectProvider', 'beforeAttempt', 'onError', 'afterAttempt', 'postResponse'] as const;
 export type Phase = (typeof PHASES)[number];
 
 type Awaitable<T> = T | Promise<T>;
@@ -37,6 +44,10 @@ export type PreRouteHook = (ctx: RequestContext) => Awaitable<void>;
 export type SelectProviderHook = (ctx: RequestContext, plan: Plan) => Awaitable<Plan | void | undefined>;
 /** `target` is the route's Target, the object `outcome.served` is: `id` is `attempt.target` in onError. */
 export type BeforeAttemptHook = (ctx: RequestContext, target: Target) => Awaitable<{ skip: string } | void | undefined>;
+/** How an attempt ended for the gateway (see afterAttempt above). */
+export type AttemptEnd = 'answered' | 'failed' | 'cancelled' | 'skipped';
+/** `attempt` is the attempt's record (as in ctx.attempts), null for 'skipped'. */
+export type AfterAttemptHook = (ctx: RequestContext, target: Target, result: AttemptEnd, attempt: AttemptRecord | null) => Awaitable<void>;
 export type OnErrorHook = (ctx: RequestContext, attempt: AttemptRecord, failure: Failure, action: ErrorAction) => Awaitable<ErrorAction | { action: ErrorAction } | void | undefined>;
 export type PostResponseHook = (ctx: RequestContext, outcome: Outcome) => Awaitable<void>;
 
@@ -44,6 +55,7 @@ interface HookFns {
   preRoute: PreRouteHook;
   selectProvider: SelectProviderHook;
   beforeAttempt: BeforeAttemptHook;
+  afterAttempt: AfterAttemptHook;
   onError: OnErrorHook;
   postResponse: PostResponseHook;
 }
@@ -66,6 +78,7 @@ export class Hooks {
   readonly preRoute: Registered<PreRouteHook>[] = [];
   readonly selectProvider: Registered<SelectProviderHook>[] = [];
   readonly beforeAttempt: Registered<BeforeAttemptHook>[] = [];
+  readonly afterAttempt: Registered<AfterAttemptHook>[] = [];
   readonly onError: Registered<OnErrorHook>[] = [];
   readonly postResponse: Registered<PostResponseHook>[] = [];
 
@@ -143,6 +156,23 @@ export class Hooks {
       }
     }
     return null;
+  }
+
+  /**
+   * Tell every afterAttempt hook how the attempt on `target` ended. Never throws and never
+   * waits: the loop goes on at once, and a returned promise that rejects is reported.
+   */
+  runAfterAttempt(ctx: RequestContext, target: Target, result: AttemptEnd, attempt: AttemptRecord | null): void {
+    const hs = this.afterAttempt;
+    for (let i = 0; i < hs.length; i++) {
+      const h = hs[i]!;
+      try {
+        const r = h.fn(ctx, target, result, attempt);
+        if (isThenable(r)) r.then(undefined, (err: unknown) => this.report(h.plugin, 'afterAttempt', err));
+      } catch (err) {
+        this.report(h.plugin, 'afterAttempt', err);
+      }
+    }
   }
 
   async runOnError(ctx: RequestContext, attempt: AttemptRecord, failure: Failure, action: ErrorAction): Promise<ErrorAction> {

@@ -130,13 +130,24 @@ export default definePlugin<CooldownConfig>({
         if (isRequestLevel(failure.class)) return;
         breaker.failure(attempt.target, failure.class, failure.retryAfterMs, Date.now());
       },
+      // A trial whose attempt ended without the response's verdict (skipped after the claim, lost a
+      // hedge, cut, failed for the request's own reasons) goes back now, not when the request ends.
+      // A failure that counted has already moved the circuit on (release is then a no-op).
+      afterAttempt(ctx, target, result) {
+        if (result === 'answered') return; // the verdict comes with the response, in postResponse
+        const claims = ctx.state.cooldown as Claim[] | undefined;
+        const i = claims ? claims.findIndex((x) => x.id === target.id) : -1;
+        if (i < 0) return;
+        breaker.releaseTrial(target.id, claims![i]!.owner);
+        claims!.splice(i, 1);
+      },
       postResponse(ctx, outcome) {
-        if (outcome.served && !outcome.interrupted) breaker.success(outcome.served.id, Date.now(), servedSince(ctx, outcome));
+        // A client that left says nothing either way (it may have left a stalled stream): no verdict.
+        if (outcome.served && !outcome.interrupted && !outcome.clientAborted) breaker.success(outcome.served.id, Date.now(), servedSince(ctx, outcome));
         // A stream the gateway's own deadline cut after content flowed says nothing against the target.
         else if (outcome.served && outcome.interrupted && ctx.abort.reason !== 'deadline') breaker.failure(outcome.served.id, 'server_error', null, Date.now());
-        // Every trial still held without a verdict goes back: the try was cut (client gone,
-        // deadline, lost hedge), failed for the request's own reasons, or a later plugin's
-        // beforeAttempt skipped the target.
+        // Every trial still held without a verdict goes back: the served attempt's client left,
+        // or the request failed inside a plugin before afterAttempt could run.
         const claims = ctx.state.cooldown as Claim[] | undefined;
         if (claims) for (const { id, owner } of claims) breaker.releaseTrial(id, owner);
       },
