@@ -148,23 +148,33 @@ async function settleFailed(ctx: RequestContext, hooks: Hooks, x: Tried, propose
  * needs one.
  */
 function skipOf(ctx: RequestContext, hooks: Hooks, t: Target): Failure | null | Promise<Failure | null> {
-  const skip = (f: Failure): Failure => (hooks.runAfterAttempt(ctx, t, 'skipped', null), f);
-  const gate = (f: Failure | null): Failure | null | Promise<Failure | null> => {
-    if (f) return skip(f);
-    const g = gateTarget(ctx, t);
-    return g && g.then((f) => f && skip(f));
-  };
-  const thrown = (err: unknown): never => {
-    hooks.runAfterAttempt(ctx, t, 'skipped', null);
-    throw err;
-  };
   let f: Failure | null | Promise<Failure | null>;
   try {
     f = hooks.runBeforeAttempt(ctx, t);
   } catch (err) {
-    return thrown(err);
+    return skipThrown(ctx, hooks, t, err);
   }
-  return f instanceof Promise ? f.then(gate, thrown) : gate(f);
+  // Closures only on the async paths: the common one is a sync walk per attempt.
+  if (f instanceof Promise) return f.then((x) => gated(ctx, hooks, t, x), (err: unknown) => skipThrown(ctx, hooks, t, err));
+  return gated(ctx, hooks, t, f);
+}
+
+/** After the hooks: their skip, or the target's rate limit. */
+function gated(ctx: RequestContext, hooks: Hooks, t: Target, f: Failure | null): Failure | null | Promise<Failure | null> {
+  if (f) return skippedBy(ctx, hooks, t, f);
+  const g = gateTarget(ctx, t);
+  return g && g.then((x) => x && skippedBy(ctx, hooks, t, x));
+}
+
+function skippedBy(ctx: RequestContext, hooks: Hooks, t: Target, f: Failure): Failure {
+  hooks.runAfterAttempt(ctx, t, 'skipped', null);
+  return f;
+}
+
+/** A critical beforeAttempt failed the request: the hooks that let `t` through still hear 'skipped'. */
+function skipThrown(ctx: RequestContext, hooks: Hooks, t: Target, err: unknown): never {
+  hooks.runAfterAttempt(ctx, t, 'skipped', null);
+  throw err;
 }
 
 /** After a context_length failure on `failed`, only a target with a larger window can help. */

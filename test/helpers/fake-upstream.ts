@@ -157,3 +157,16 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
+
+/** A promise the test opens when it wants. */
+export function latch(): { p: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const p = new Promise<void>((r) => (open = r));
+  return { p, open };
+}
+
+/** Answer with `b` once `gate` opens (nothing if the gateway gave up on the call meanwhile). */
+export const held = (gate: Promise<void>, b: Behaviour): Behaviour => async (s, res, req) => {
+  await gate;
+  if (!res.destroyed) await b(s, res, req);
+};

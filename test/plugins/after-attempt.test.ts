@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import OpenAI from 'openai';
-import { startFakeUpstream, ok, fail, hang, stream, type Behaviour } from '../helpers/fake-upstream.js';
+import { startFakeUpstream, ok, fail, hang, stream, latch, held } from '../helpers/fake-upstream.js';
+import { sleep } from '../helpers/security.js';
 import { startGateway, routeOver } from '../helpers/gateway.js';
 import { definePlugin, type AttemptEnd, type PluginDefinition } from '../../sdk/plugin.js';
 
@@ -10,19 +11,9 @@ import { definePlugin, type AttemptEnd, type PluginDefinition } from '../../sdk/
  * whole request ends. Also: a target's rate limit is charged only once the hooks let it through.
  */
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await sleep(5);
 }
-function latch(): { p: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const p = new Promise<void>((r) => (open = r));
-  return { p, open };
-}
-const held = (gate: Promise<void>, b: Behaviour): Behaviour => async (s, res, req) => {
-  await gate;
-  if (!res.destroyed) await b(s, res, req);
-};
 const hedgeAt = (ms: number) => ({ name: 'hedge', version: '1.0.0', hooks: { selectProvider: (_ctx, plan) => ({ ...plan, hedgeAfterMs: ms }) } }) as PluginDefinition<unknown>;
 const ADMIN = 'admin-token-0123456789abcdef';
 

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import OpenAI from 'openai';
-import { startFakeUpstream, ok, fail, hang, stream, type Behaviour } from '../helpers/fake-upstream.js';
+import { startFakeUpstream, ok, fail, hang, stream, latch, held, type Behaviour } from '../helpers/fake-upstream.js';
+import { sleep } from '../helpers/security.js';
 import { startGateway, routeOver } from '../helpers/gateway.js';
 import { definePlugin, type PluginDefinition } from '../../sdk/plugin.js';
 import { MemoryStateStore } from '../../core/state/store.js';
@@ -10,22 +11,10 @@ import { MemoryStateStore } from '../../core/state/store.js';
  * cooldown plugin on it: a half-open trial is claimed only by the request that tries the target.
  */
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Poll until `cond` holds (no deadline of its own: tap's test timeout bounds it). */
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await sleep(5);
 }
-/** A promise the test opens when it wants. */
-function latch(): { p: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const p = new Promise<void>((r) => (open = r));
-  return { p, open };
-}
-/** Answer with `b` once `gate` opens. */
-const held = (gate: Promise<void>, b: Behaviour): Behaviour => async (s, res, req) => {
-  await gate;
-  if (!res.destroyed) await b(s, res, req);
-};
 const tooMany = fail(429, { error: { message: 'slow down', type: 'rate_limit_error', code: 'rate_limit_exceeded' } }, { 'retry-after': '1' });
 const post = (baseURL: string) => fetch(`${baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) });
 function clientOf(baseURL: string) {
