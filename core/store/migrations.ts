@@ -17,4 +17,8 @@ export const MIGRATIONS: string[] = [
      id TEXT PRIMARY KEY, ts INTEGER NOT NULL, route TEXT NOT NULL, input TEXT NOT NULL,
      decision TEXT NOT NULL, outcome TEXT NOT NULL, bodies TEXT);
    CREATE INDEX captures_ts ON captures (ts)`,
+  // How a request ended when its status cannot say: a client that left, or a stream the upstream
+  // cut after content (both keep the 200 the client was sent). Older rows read as neither.
+  `ALTER TABLE request_log ADD COLUMN client_aborted INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE request_log ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0`,
 ];

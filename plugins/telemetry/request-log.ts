@@ -20,9 +20,13 @@ export interface RequestLogRow {
   key_id: string | null;
   stream: number;
   entry: string;
+  /** 1: the client left before the answer was complete (the status is what it was sent). */
+  client_aborted: number;
+  /** 1: the upstream cut a stream after content reached the client. */
+  interrupted: number;
 }
 
-const COLUMNS = ['id', 'ts', 'route', 'route_mode', 'provider', 'model', 'status', 'error_class', 'error_code', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'usage_estimated', 'cost_usd', 'attempts', 'key_id', 'stream', 'entry'] as const;
+const COLUMNS = ['id', 'ts', 'route', 'route_mode', 'provider', 'model', 'status', 'error_class', 'error_code', 'latency_ms', 'ttft_ms', 'input_tokens', 'output_tokens', 'usage_estimated', 'cost_usd', 'attempts', 'key_id', 'stream', 'entry', 'client_aborted', 'interrupted'] as const;
 
 export function toRow(ctx: RequestContext, o: Outcome): RequestLogRow {
   const last = o.attempts[o.attempts.length - 1];
@@ -46,6 +50,8 @@ export function toRow(ctx: RequestContext, o: Outcome): RequestLogRow {
     key_id: ctx.summary.keyId,
     stream: o.stream ? 1 : 0,
     entry: ctx.entry,
+    client_aborted: o.clientAborted ? 1 : 0,
+    interrupted: o.interrupted ? 1 : 0,
   };
 }
 
@@ -86,7 +92,7 @@ export class RequestLog {
     if (f.since) { where.push('ts >= ?'); params.push(f.since); }
     if (f.until) { where.push('ts <= ?'); params.push(f.until); }
     const rows = await this.db.all<RequestLogRow>(`SELECT * FROM request_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ts DESC LIMIT ?`, [...params, Math.min(f.limit ?? 100, 1000)]);
-    return rows.map((r) => ({ ...r, stream: !!r.stream, usage_estimated: !!r.usage_estimated, attempts: JSON.parse(r.attempts) as unknown }));
+    return rows.map((r) => ({ ...r, stream: !!r.stream, usage_estimated: !!r.usage_estimated, client_aborted: !!r.client_aborted, interrupted: !!r.interrupted, attempts: JSON.parse(r.attempts) as unknown }));
   }
 
   close(): Promise<void> {

@@ -17,6 +17,12 @@ const RANGES = [
   ['custom', 'Custom range…', 0],
 ];
 const PAGE = 100;
+
+/** What the status cannot say: the 200 a client was sent may not have been a whole answer. */
+function Ended({ row }) {
+  const why = row.client_aborted ? 'client left' : row.interrupted ? 'stream cut by upstream' : null;
+  return why ? html` <span class="sub-inline" title="The answer did not reach the client whole">${why}</span>` : null;
+}
 const FILTER_KEYS = ['route', 'mode', 'provider', 'status', 'range', 'from', 'to'];
 
 function filtersFrom(params) {
@@ -118,7 +124,7 @@ function Detail({ id, onClose, targets }) {
         <dt>Route</dt><dd>${row.route} <span class="muted">via ${row.entry}${row.stream ? ', streamed' : ''}</span></dd>
         <dt>Route mode</dt><dd><${ModeBadge} mode=${row.route_mode} /></dd>
         <dt>Served by</dt><dd>${row.provider ? html`<b>${row.provider}</b> · ${row.model}` : html`<span class="muted">nobody</span>`}</dd>
-        <dt>Status</dt><dd><${StatusBadge} status=${row.status} errorClass=${row.error_class} />${row.error_code ? html` <code>${row.error_code}</code>` : null}</dd>
+        <dt>Status</dt><dd><${StatusBadge} status=${row.status} errorClass=${row.error_class} /><${Ended} row=${row} />${row.error_code ? html` <code>${row.error_code}</code>` : null}</dd>
         <dt>Latency</dt><dd>${ms(row.latency_ms)} total${row.ttft_ms != null ? html` · ${ms(row.ttft_ms)} to first content` : null}</dd>
         <dt>Tokens</dt><dd>${num(row.input_tokens)} in · ${num(row.output_tokens)} out${row.usage_estimated ? html` <span class="muted">(estimated)</span>` : null}</dd>
         <dt>Cost</dt><dd><b>${usd(row.cost_usd)}</b>${price ? html`<div class="sub">at ${served.provider} · ${served.model} prices: $${price.input} in / $${price.output} out per 1M tokens</div>` : null}</dd>
@@ -185,7 +191,7 @@ export function Requests({ params }) {
           <td>${r.route}</td>
           <td><${ModeBadge} mode=${r.route_mode} /></td>
           <td>${r.provider ? html`<b>${r.provider}</b> · ${r.model}` : html`<span class="muted">—</span>`}</td>
-          <td><${StatusBadge} status=${r.status} errorClass=${r.error_class} /></td>
+          <td><${StatusBadge} status=${r.status} errorClass=${r.error_class} /><${Ended} row=${r} /></td>
           <td class="num">${r.attempts.length}</td>
           <td class="num">${ms(r.latency_ms)}</td>
           <td class="num">${num(r.input_tokens)} / ${num(r.output_tokens)}</td>
