@@ -17,13 +17,13 @@ const RANGES = [
   ['custom', 'Custom range…', 0],
 ];
 const PAGE = 100;
+const FILTER_KEYS = ['route', 'mode', 'provider', 'status', 'range', 'from', 'to'];
 
 /** What the status cannot say: the 200 a client was sent may not have been a whole answer. */
 function Ended({ row }) {
   const why = row.client_aborted ? 'client left' : row.interrupted ? 'stream cut by upstream' : null;
   return why ? html` <span class="sub-inline" title="The answer did not reach the client whole">${why}</span>` : null;
 }
-const FILTER_KEYS = ['route', 'mode', 'provider', 'status', 'range', 'from', 'to'];
 
 function filtersFrom(params) {
   const f = { range: '1h' };
